@@ -1,0 +1,61 @@
+/**
+ * @file ocp/inproc.h
+ * The in-process transport, for tests and fuzzing: the applet runs inside
+ * the calling process, over whatever NVM port is linked with it (the test
+ * port, firmware/port/test/port_test.h, in library target `ocp_inproc`).
+ *
+ * It is not part of the shared libocp, hence no OCP_API.  The NVM port holds
+ * one card image per process, so only one in-process transport should be
+ * open at a time.
+ *
+ * Example (with the test port):
+ *     port_test_erase();
+ *     ocp_card_manufacture(card_id, transport_key, seed);
+ *     ocp_transport *t;
+ *     if (ocp_inproc_open(&t) == OCP_OK) {
+ *         t->ops->transmit(t, select, sizeof select, rapdu, &rlen);
+ *         t->ops->close(t);
+ *     }
+ */
+#ifndef OCP_INPROC_H
+#define OCP_INPROC_H
+
+#include "ocp/status.h"
+#include "ocp/transport.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Power up the card in the linked NVM port and wrap it in a transport.
+ *
+ * The transport follows ocp/transport.h: transmit runs ocp_card_process();
+ * when power is lost during a command (the test port cut it) transmit returns
+ * OCP_E_CARD_REMOVED and keeps doing so until ops->reset or
+ * ocp_inproc_power_cycle(); ops->reset is a power cycle; begin and end do
+ * nothing (no one else can reach this card).
+ *
+ * @param[out] out  the transport, to free with (*out)->ops->close(*out)
+ * @return OCP_OK; OCP_E_NO_CARD when the image holds no card of the format
+ *         this applet reads (erased, damaged or another version): like a
+ *         card that does not answer; OCP_E_CARD_REMOVED when the NVM failed
+ *         during power-up; OCP_E_NOMEM, OCP_E_ARGS.
+ */
+ocp_status ocp_inproc_open(ocp_transport **out);
+
+/**
+ * Take power away from the card and give it back: RAM state is cleared and
+ * the applet recovers any transaction cut short.  On the test port, call
+ * port_test_power_up() first after a cut, or the recovery's own writes fail
+ * (OCP_E_CARD_REMOVED).
+ * @param[in,out] t  a transport from ocp_inproc_open()
+ * @return OCP_OK, or as ocp_inproc_open().
+ */
+ocp_status ocp_inproc_power_cycle(ocp_transport *t);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

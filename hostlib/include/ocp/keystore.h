@@ -1,0 +1,67 @@
+/**
+ * @file ocp/keystore.h
+ * Where a terminal's keys live.  Card keys are diversified from a role's
+ * master key and the card id (AN10922) inside the store; master keys never
+ * leave it.  Each master key has a version, so generations coexist during
+ * a rotation.
+ *
+ * This release ships the development store only (fixed, public master keys
+ * for tests and demos: never for real cards).  The key-file and PKCS#11
+ * stores implement the same operations.
+ */
+#ifndef OCP_KEYSTORE_H
+#define OCP_KEYSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ocp/export.h"
+#include "ocp/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ocp_keystore ocp_keystore;
+
+struct ocp_keystore_ops {
+    /** The card key of `slot` (1..10) at `version` for this card. */
+    ocp_status (*card_key)(ocp_keystore *ks, uint8_t suite,
+                           const uint8_t card_id[8], uint8_t slot,
+                           uint8_t version, uint8_t out[16]);
+    /** The card's transport key (from the card maker's batch key). */
+    ocp_status (*transport_key)(ocp_keystore *ks, const uint8_t card_id[8],
+                                uint8_t out[16]);
+    /** Issuer signature (64 bytes r || s): ECDSA P-256/SHA-256 for the AES
+     *  suite, SM2/SM3 with ID 1234567812345678 for the SM suite. */
+    ocp_status (*sign)(ocp_keystore *ks, uint8_t suite, const uint8_t *msg,
+                       size_t len, uint8_t sig[64]);
+    /** The issuer public key as DER SubjectPublicKeyInfo. */
+    ocp_status (*public_key)(ocp_keystore *ks, uint8_t suite, uint8_t *der,
+                             size_t *len);
+    /** The current version of a slot's master key. */
+    uint8_t (*version)(ocp_keystore *ks, uint8_t slot);
+    void (*close)(ocp_keystore *ks);
+};
+
+struct ocp_keystore {
+    const struct ocp_keystore_ops *ops;
+    void *ctx;
+};
+
+/**
+ * Open the development key store.  Master keys are derived from a public
+ * constant; the issuer key pairs are made on first use and kept as PEM
+ * files in `dir` (created 0700), so signatures stay verifiable.
+ * The transport batch key is the development one of ocp-card.
+ */
+OCP_API ocp_status ocp_keystore_dev_open(const char *dir, ocp_keystore **out);
+
+/** Close any key store (NULL allowed). */
+OCP_API void ocp_keystore_close(ocp_keystore *ks);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,24 @@
+/* Internals of libocp shared between its source files. */
+#ifndef OCP_HOSTLIB_INTERNAL_H
+#define OCP_HOSTLIB_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ocp/card.h"
+#include "ocp_sm.h"
+
+struct ocp_session {
+    ocp_transport *t;
+    ocp_sm_session sm;
+    uint8_t role;
+    uint8_t suite;
+    uint8_t card_id[8];
+    int broken; /* an SM failure ended the session */
+};
+
+/* Sends a fully built APDU and splits the response; see ocp_transmit. */
+ocp_status hl_exchange(ocp_transport *t, const uint8_t *capdu, size_t clen,
+                       uint8_t *rdata, size_t *rlen, uint16_t *sw);
+
+#endif
