@@ -23,6 +23,9 @@
 
 #include "ocp_sm.h"
 
+/* NVM image format: page 0 holds "OCPN", this version byte, the card id. */
+#define OCP_CARD_FORMAT_VERSION 1u
+
 /* Smallest response buffer the applet needs: 256 data bytes + SW. */
 #define OCP_CARD_RAPDU_MAX 258u
 

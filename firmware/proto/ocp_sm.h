@@ -2,8 +2,10 @@
  * Secure messaging: session key derivation and the protection of commands
  * and responses, shared by the card and libocp so both compute exactly the
  * same bytes.  The construction follows GlobalPlatform SCP03 (SP 800-108
- * KDF, encryption counter, CBC with ISO padding, CMAC chaining); docs/
- * PROTOCOL.md section "Secure messaging" is the byte-level description.
+ * KDF, encryption counter, CBC with ISO padding, CMAC chaining) with one
+ * deliberate difference: the R-MAC also becomes the chaining value, so a
+ * response is bound into everything after it (SCP03 chains C-MACs only).
+ * docs/PROTOCOL.md section 1.3 is the byte-level description.
  */
 #ifndef OCP_SM_H
 #define OCP_SM_H

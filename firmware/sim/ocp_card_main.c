@@ -42,7 +42,7 @@
  * version in the refusal message; the applet makes the decision.
  */
 #define IMAGE_VERSION_OFFSET 4u
-#define IMAGE_VERSION_READ 1u
+#define IMAGE_VERSION_READ OCP_CARD_FORMAT_VERSION
 
 /* The development batch key: public, for tests and demos only. */
 static const uint8_t dev_batch_key[16] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05,
@@ -487,7 +487,8 @@ int main(int argc, char **argv)
         }
         if (end == SERVE_STOPPED)
             break;
-        log_at(1, "vpcd closed the connection");
+        if (end == SERVE_CLOSED)
+            log_at(1, "vpcd closed the connection");
         if (o.once) {
             rc = end == SERVE_PROTOCOL ? EXIT_USAGE : 0;
             break;

@@ -39,7 +39,9 @@ uint16_t cmd_select(struct ocp_card *card, card_apdu *a)
 
     if (a->p1 != 0x04 || (a->p2 != 0x00 && a->p2 != 0x0C))
         return OCP_SW_WRONG_P1P2;
-    if (a->len != OCP_AID_LEN || (a->p2 == 0x00) != (a->has_le != 0))
+    /* Le is optional with P2=00: tools such as opensc-tool send SELECT as
+     * case 3 and still expect the answer. */
+    if (a->len != OCP_AID_LEN || (a->p2 == 0x0C && a->has_le))
         return OCP_SW_WRONG_LENGTH;
     if (memcmp(a->data, ocp_aid, OCP_AID_LEN) != 0)
         return OCP_SW_FILE_NOT_FOUND;

@@ -23,7 +23,7 @@
  * OCP_LOG_RECORDS committed records that must stay readable. */
 #define LOG_SLOTS (OCP_LOG_RECORDS + 2u)
 #define FORMAT_MAGIC "OCPN"
-#define FORMAT_VERSION 1u
+#define FORMAT_VERSION OCP_CARD_FORMAT_VERSION
 
 typedef char layout_fits[(LOG_FIRST + LOG_SLOTS <= OCP_NVM_PAGES) ? 1 : -1];
 

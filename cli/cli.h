@@ -1,0 +1,53 @@
+/* The ocp command line: shared options and helpers of the subcommands. */
+#ifndef OCP_CLI_H
+#define OCP_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ocp/card.h"
+#include "ocp/issue.h"
+#include "ocp/keystore.h"
+#include "ocp/status.h"
+
+/* Exit codes, documented in `ocp --help` and docs/CLI.md. */
+enum {
+    EXIT_OK = 0,
+    EXIT_FAILURE_ = 1,   /* anything not listed below */
+    EXIT_USAGE = 2,
+    EXIT_NO_READER = 3,  /* no pcscd, or no such reader */
+    EXIT_NO_CARD = 4,    /* no card, or removed during the command */
+    EXIT_PIN = 5,        /* wrong or blocked PIN */
+    EXIT_NOT_ENTITLED = 6,
+    EXIT_BLOCKED = 7,    /* card blocked or terminated */
+    EXIT_AUTH = 8,       /* authentication or secure messaging failed */
+    EXIT_CARD = 9        /* the card refused or answered nonsense */
+};
+
+struct cli {
+    const char *reader;  /* -r: name or index */
+    const char *keys;    /* --keys URI */
+    int json;
+    int verbose;
+    long wait_ms;        /* how long to wait for a card */
+};
+
+int cmd_readers(struct cli *c, int argc, char **argv);
+int cmd_info(struct cli *c, int argc, char **argv);
+int cmd_issue(struct cli *c, int argc, char **argv);
+int cmd_use(struct cli *c, int argc, char **argv);
+
+/* Maps a libocp status to an exit code and prints the reason. */
+int cli_fail(const char *what, ocp_status st);
+/* Connects to the card in the chosen reader (waits c->wait_ms). */
+ocp_status cli_connect(struct cli *c, ocp_transport **t);
+/* Opens the key store named by --keys. */
+ocp_status cli_keystore(struct cli *c, ocp_keystore **ks);
+/* Minutes since 2000-01-01 00:00, local time. */
+uint32_t cli_now(void);
+/* Parses a role name (issuer, transit, medical, ...); 0 if unknown. */
+uint8_t cli_role(const char *name);
+const char *cli_role_name(uint8_t role);
+void cli_hex(FILE *f, const uint8_t *p, size_t n);
+
+#endif

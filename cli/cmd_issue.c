@@ -1,0 +1,219 @@
+/*
+ * ocp issue: personalise a blank card for one holder.
+ *
+ *   ocp --keys dev:DIR issue --name NAME --cert NUMBER --district CODE
+ *       --pin PIN [--suite AES|SM] [--years N] [--entitlement SPEC]...
+ *
+ * SPEC is SERVICE:DOMAIN:KIND[:AMOUNT[:PERIOD]], for example
+ * 0x0101:transit:pass, 0x0201:medical:counter:2:month,
+ * 0x0401:assistive:balance:500000.  The category and grade come from the
+ * last two digits of the certificate number.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ocp_wire.h"
+
+static int parse_entitlement(const char *spec, uint16_t from, uint16_t to,
+                             ocp_entitlement *e)
+{
+    char buf[128], *parts[5] = {NULL};
+    char *save = NULL, *tok;
+    int n = 0;
+    unsigned long v;
+
+    if (strlen(spec) >= sizeof buf)
+        return -1;
+    strcpy(buf, spec);
+    for (tok = strtok_r(buf, ":", &save); tok && n < 5;
+         tok = strtok_r(NULL, ":", &save))
+        parts[n++] = tok;
+    if (n < 3)
+        return -1;
+    memset(e, 0, sizeof *e);
+    v = strtoul(parts[0], &tok, 0);
+    if (*tok || v == 0 || v > 0xFFFF)
+        return -1;
+    e->service = (uint16_t)v;
+    e->domain = cli_role(parts[1]);
+    if (e->domain < OCP_ROLE_TRANSIT || e->domain > OCP_ROLE_VENUE)
+        return -1;
+    e->valid_from = from;
+    e->valid_to = to;
+    if (strcmp(parts[2], "pass") == 0) {
+        e->kind = OCP_KIND_PASS;
+        return n == 3 ? 0 : -1;
+    }
+    if (n < 4)
+        return -1;
+    v = strtoul(parts[3], &tok, 10);
+    if (*tok || v == 0 || v > 0xFFFFFFFFul)
+        return -1;
+    e->remaining = (uint32_t)v;
+    if (strcmp(parts[2], "balance") == 0) {
+        e->kind = OCP_KIND_BALANCE;
+        return n == 4 ? 0 : -1;
+    }
+    if (strcmp(parts[2], "counter") != 0)
+        return -1;
+    e->kind = OCP_KIND_COUNTER;
+    e->limit = e->remaining;
+    if (n == 5 && strcmp(parts[4], "month") == 0)
+        e->period = OCP_PERIOD_MONTH;
+    else if (n == 5 && strcmp(parts[4], "year") == 0)
+        e->period = OCP_PERIOD_YEAR;
+    else if (n != 4)
+        return -1;
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ocp --keys URI issue --name NAME --cert NUMBER "
+               "--district CODE --pin PIN\n"
+               "                 [--suite AES|SM] [--years N] "
+               "[--entitlement SPEC]...\n"
+               "SPEC: SERVICE:DOMAIN:pass | SERVICE:DOMAIN:counter:N[:month|year]"
+               " | SERVICE:DOMAIN:balance:FEN\n");
+}
+
+int cmd_issue(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"name", required_argument, NULL, 'n'},
+        {"cert", required_argument, NULL, 'c'},
+        {"district", required_argument, NULL, 'd'},
+        {"pin", required_argument, NULL, 'p'},
+        {"suite", required_argument, NULL, 's'},
+        {"years", required_argument, NULL, 'y'},
+        {"entitlement", required_argument, NULL, 'e'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    ocp_entitlement ents[OCP_MAX_ENTITLEMENTS];
+    const char *specs[OCP_MAX_ENTITLEMENTS];
+    size_t n_specs = 0, i;
+    ocp_issue_request req;
+    ocp_select_info info;
+    ocp_transport *t = NULL;
+    ocp_keystore *ks = NULL;
+    ocp_status st;
+    long years = 10;
+    int o, rc = EXIT_OK;
+    size_t cert_len;
+
+    memset(&req, 0, sizeof req);
+    req.suite = OCP_SUITE_AES;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'n':
+            if (strlen(optarg) > OCP_NAME_MAX) {
+                fprintf(stderr, "ocp issue: the name is %zu bytes; the card "
+                                "holds at most %u\n",
+                        strlen(optarg), OCP_NAME_MAX);
+                return EXIT_USAGE;
+            }
+            strcpy(req.holder.name, optarg);
+            break;
+        case 'c':
+            if (strlen(optarg) != OCP_CERT_NO_LEN) {
+                fprintf(stderr, "ocp issue: a certificate number has 20 "
+                                "characters\n");
+                return EXIT_USAGE;
+            }
+            strcpy(req.holder.cert_no, optarg);
+            break;
+        case 'd':
+            req.holder.district = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'p':
+            if (strlen(optarg) >= sizeof req.pin) {
+                fprintf(stderr, "ocp issue: a PIN has 4 to 8 digits\n");
+                return EXIT_USAGE;
+            }
+            strcpy(req.pin, optarg);
+            break;
+        case 's':
+            if (strcmp(optarg, "AES") == 0)
+                req.suite = OCP_SUITE_AES;
+            else if (strcmp(optarg, "SM") == 0)
+                req.suite = OCP_SUITE_SM;
+            else {
+                fprintf(stderr, "ocp issue: --suite is AES or SM\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case 'y':
+            years = strtol(optarg, NULL, 10);
+            break;
+        case 'e':
+            if (n_specs == OCP_MAX_ENTITLEMENTS) {
+                fprintf(stderr, "ocp issue: at most %u entitlements\n",
+                        OCP_MAX_ENTITLEMENTS);
+                return EXIT_USAGE;
+            }
+            specs[n_specs++] = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    cert_len = strlen(req.holder.cert_no);
+    if (!req.holder.name[0] || cert_len != OCP_CERT_NO_LEN || !req.pin[0] ||
+        years < 1 || years > 20 || optind != argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    req.holder.category = (uint8_t)(req.holder.cert_no[18] - '0');
+    req.holder.grade = (uint8_t)(req.holder.cert_no[19] - '0');
+    req.datetime = cli_now();
+    req.issue_date = (uint16_t)(req.datetime / 1440u);
+    req.expiry_date = (uint16_t)(req.issue_date + years * 365 + years / 4);
+    req.terminal_id = 0xD0000001u;
+    for (i = 0; i < n_specs; i++) {
+        if (parse_entitlement(specs[i], req.issue_date, req.expiry_date,
+                              &ents[i]) != 0) {
+            fprintf(stderr, "ocp issue: bad entitlement '%s'\n", specs[i]);
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    req.entitlements = ents;
+    req.n_entitlements = n_specs;
+
+    st = cli_keystore(c, &ks);
+    if (st != OCP_OK)
+        return cli_fail("opening the key store", st);
+    st = cli_connect(c, &t);
+    if (st != OCP_OK) {
+        rc = cli_fail("connecting", st);
+        goto out;
+    }
+    st = ocp_issue_card(t, ks, &req, &info);
+    if (st != OCP_OK) {
+        rc = cli_fail("issuing the card", st);
+        goto out;
+    }
+    if (c->json) {
+        printf("{\"card_id\":\"");
+        cli_hex(stdout, info.card_id, 8);
+        printf("\",\"state\":\"active\",\"entitlements\":%zu}\n", n_specs);
+    } else {
+        printf("issued card ");
+        cli_hex(stdout, info.card_id, 8);
+        printf(" (%s, %zu entitlements), active\n",
+               req.suite == OCP_SUITE_SM ? "SM" : "AES", n_specs);
+    }
+out:
+    memset(req.pin, 0, sizeof req.pin);
+    ocp_keystore_close(ks);
+    if (t)
+        t->ops->close(t);
+    return rc;
+}

@@ -1,0 +1,122 @@
+/*
+ * ocp use: one transaction at a service point, in three command/response
+ * pairs (SELECT, MUTUAL AUTHENTICATE, CONSUME).
+ *
+ *   ocp --keys URI use --role ROLE --service CODE [--amount N]
+ *       --terminal-id ID --seq N
+ *
+ * The output names the service, what is left and the certificate; never
+ * the holder's disability data.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ocp_wire.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ocp --keys URI use --role ROLE --service CODE "
+               "[--amount N] --terminal-id ID --seq N\n"
+               "ROLE: transit, medical, rehab, assistive, subsidy, venue\n");
+}
+
+int cmd_use(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"role", required_argument, NULL, 'r'},
+        {"service", required_argument, NULL, 's'},
+        {"amount", required_argument, NULL, 'a'},
+        {"terminal-id", required_argument, NULL, 't'},
+        {"seq", required_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    uint8_t role = 0;
+    unsigned long service = 0, amount = 1, terminal = 0, seq = 0;
+    int have_terminal = 0, have_seq = 0, o, rc = EXIT_OK;
+    ocp_transport *t = NULL;
+    ocp_keystore *ks = NULL;
+    ocp_session *s = NULL;
+    ocp_tx_result tx;
+    ocp_status st;
+
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'r':
+            role = cli_role(optarg);
+            break;
+        case 's':
+            service = strtoul(optarg, NULL, 0);
+            break;
+        case 'a':
+            amount = strtoul(optarg, NULL, 0);
+            break;
+        case 't':
+            terminal = strtoul(optarg, NULL, 0);
+            have_terminal = 1;
+            break;
+        case 'q':
+            seq = strtoul(optarg, NULL, 0);
+            have_seq = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (role < OCP_ROLE_TRANSIT || role > OCP_ROLE_VENUE || service == 0 ||
+        service > 0xFFFF || !have_terminal || !have_seq ||
+        terminal > 0xFFFFFFFFul || seq > 0xFFFFFFFFul ||
+        amount > 0xFFFFFFFFul || optind != argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    st = cli_keystore(c, &ks);
+    if (st != OCP_OK)
+        return cli_fail("opening the key store", st);
+    st = cli_connect(c, &t);
+    if (st != OCP_OK) {
+        rc = cli_fail("connecting", st);
+        goto out;
+    }
+    st = ocp_open_role(t, ks, role, (uint32_t)terminal, cli_now(), NULL, NULL,
+                       &s);
+    if (st == OCP_OK)
+        st = ocp_consume(s, (uint16_t)service, (uint32_t)amount,
+                         (uint32_t)seq, &tx);
+    if (st != OCP_OK) {
+        if (c->json)
+            printf("{\"result\":\"refused\",\"reason\":\"%s\"}\n",
+                   ocp_strerror(st));
+        rc = cli_fail("refused", st);
+        goto out;
+    }
+    if (c->json) {
+        printf("{\"result\":\"accepted\",\"role\":\"%s\",\"service\":%lu,"
+               "\"counter\":%u,\"remaining\":%u,\"repeat\":%s,\"cert\":\"",
+               cli_role_name(role), service, tx.counter, tx.remaining,
+               (tx.flags & OCP_TXF_REPEAT) ? "true" : "false");
+        cli_hex(stdout, tx.cert, 8);
+        printf("\"}\n");
+    } else {
+        printf("accepted: %s service 0x%04lX, transaction %u, remaining %u%s, "
+               "certificate ",
+               cli_role_name(role), service, tx.counter, tx.remaining,
+               (tx.flags & OCP_TXF_REPEAT) ? " (already done, not charged "
+                                             "again)"
+                                           : "");
+        cli_hex(stdout, tx.cert, 8);
+        printf("\n");
+    }
+out:
+    ocp_session_close(s);
+    ocp_keystore_close(ks);
+    if (t)
+        t->ops->close(t);
+    return rc;
+}

@@ -1,0 +1,216 @@
+/*
+ * ocp: one command for the issuance desk, the service points, the kiosks
+ * and the back office.  This file parses the global options and hands the
+ * rest to cmd_<name>.c.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "ocp/pcsc.h"
+#include "ocp_wire.h"
+
+static const struct {
+    const char *name;
+    int (*run)(struct cli *, int, char **);
+    const char *summary;
+} commands[] = {
+    {"readers", cmd_readers, "list the card readers"},
+    {"info", cmd_info, "show a card's public data and check its signature"},
+    {"issue", cmd_issue, "personalise a blank card for a holder"},
+    {"use", cmd_use, "one transaction at a service point"},
+};
+
+static void usage(FILE *f)
+{
+    size_t i;
+    fprintf(f, "usage: ocp [global options] COMMAND [options]\n\n"
+               "Global options:\n"
+               "  -r, --reader NAME|INDEX  card reader (default: the first)\n"
+               "  --keys URI               key store: dev:DIR (development)\n"
+               "  --json                   machine-readable output\n"
+               "  --wait SECONDS           wait this long for a card (default 0)\n"
+               "  -v, --verbose            more detail on stderr\n"
+               "  -h, --help               this help; COMMAND --help for a command\n\n"
+               "Commands:\n");
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nExit codes: 0 done, 1 failure, 2 usage, 3 no reader or no "
+               "PC/SC service,\n4 no card, 5 wrong or blocked PIN, 6 not "
+               "entitled, 7 card blocked or\nterminated, 8 authentication "
+               "failed, 9 card refused or answered nonsense.\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"reader", required_argument, NULL, 'r'},
+        {"keys", required_argument, NULL, 'k'},
+        {"json", no_argument, NULL, 'j'},
+        {"wait", required_argument, NULL, 'w'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    struct cli c;
+    size_t i;
+    int o;
+
+    memset(&c, 0, sizeof c);
+    /* Global options stop at the command name. */
+    while ((o = getopt_long(argc, argv, "+r:vh", opts, NULL)) != -1) {
+        switch (o) {
+        case 'r':
+            c.reader = optarg;
+            break;
+        case 'k':
+            c.keys = optarg;
+            break;
+        case 'j':
+            c.json = 1;
+            break;
+        case 'w':
+            c.wait_ms = (long)(strtod(optarg, NULL) * 1000.0);
+            break;
+        case 'v':
+            c.verbose++;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[optind], commands[i].name) == 0) {
+            int sub_argc = argc - optind;
+            char **sub_argv = argv + optind;
+            optind = 1; /* the subcommand parses its own options */
+            return commands[i].run(&c, sub_argc, sub_argv);
+        }
+    }
+    fprintf(stderr, "ocp: unknown command '%s'\n", argv[optind]);
+    usage(stderr);
+    return EXIT_USAGE;
+}
+
+int cli_fail(const char *what, ocp_status st)
+{
+    fprintf(stderr, "ocp: %s: %s\n", what, ocp_strerror(st));
+    switch (st) {
+    case OCP_E_NO_SERVICE:
+    case OCP_E_NO_READER:
+        return EXIT_NO_READER;
+    case OCP_E_NO_CARD:
+    case OCP_E_CARD_REMOVED:
+    case OCP_E_CARD_RESET:
+    case OCP_E_TIMEOUT:
+        return EXIT_NO_CARD;
+    case OCP_E_PIN_WRONG:
+    case OCP_E_PIN_BLOCKED:
+        return EXIT_PIN;
+    case OCP_E_NOT_ENTITLED:
+        return EXIT_NOT_ENTITLED;
+    case OCP_E_CARD_BLOCKED:
+    case OCP_E_CARD_TERMINATED:
+        return EXIT_BLOCKED;
+    case OCP_E_AUTH:
+    case OCP_E_SM:
+    case OCP_E_KEY_MISSING:
+        return EXIT_AUTH;
+    case OCP_E_ARGS:
+        return EXIT_USAGE;
+    case OCP_E_BAD_RESPONSE:
+    case OCP_E_NOT_OCP:
+    case OCP_E_CARD_STATUS:
+    case OCP_E_DENIED:
+    case OCP_E_CARD_FULL:
+    case OCP_E_SIGNATURE:
+        return EXIT_CARD;
+    default:
+        return EXIT_FAILURE_;
+    }
+}
+
+ocp_status cli_connect(struct cli *c, ocp_transport **t)
+{
+    char name[256];
+    ocp_status st = ocp_pcsc_find_reader(c->reader, name, sizeof name);
+    if (st != OCP_OK)
+        return st;
+    st = ocp_pcsc_wait_card(name, c->wait_ms);
+    if (st == OCP_E_TIMEOUT)
+        st = OCP_E_NO_CARD;
+    if (st != OCP_OK)
+        return st;
+    if (c->verbose)
+        fprintf(stderr, "ocp: reader %s\n", name);
+    return ocp_pcsc_connect(name, t);
+}
+
+ocp_status cli_keystore(struct cli *c, ocp_keystore **ks)
+{
+    if (c->keys == NULL) {
+        fprintf(stderr, "ocp: --keys is required (dev:DIR)\n");
+        return OCP_E_ARGS;
+    }
+    if (strncmp(c->keys, "dev:", 4) == 0)
+        return ocp_keystore_dev_open(c->keys + 4, ks);
+    fprintf(stderr, "ocp: key store '%s' not supported in this release "
+                    "(dev:DIR only)\n",
+            c->keys);
+    return OCP_E_ARGS;
+}
+
+uint32_t cli_now(void)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    long days;
+    localtime_r(&now, &tm);
+    /* Days from 2000-01-01 to the civil date (H. Hinnant). */
+    {
+        long y = tm.tm_year + 1900, m = tm.tm_mon + 1, d = tm.tm_mday;
+        long era, yoe, doy, doe;
+        y -= m <= 2;
+        era = y / 400;
+        yoe = y - era * 400;
+        doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+        doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        days = era * 146097 + doe - 730425;
+    }
+    return (uint32_t)(days * 1440 + tm.tm_hour * 60 + tm.tm_min);
+}
+
+static const char *const role_names[] = {NULL,      "issuer",  "transit",
+                                         "medical", "rehab",   "assistive",
+                                         "subsidy", "venue",   "kiosk"};
+
+uint8_t cli_role(const char *name)
+{
+    uint8_t r;
+    for (r = 1; r <= OCP_ROLE_COUNT; r++)
+        if (strcmp(name, role_names[r]) == 0)
+            return r;
+    return 0;
+}
+
+const char *cli_role_name(uint8_t role)
+{
+    return role >= 1 && role <= OCP_ROLE_COUNT ? role_names[role] : "?";
+}
+
+void cli_hex(FILE *f, const uint8_t *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        fprintf(f, "%02X", p[i]);
+}

@@ -1,0 +1,32 @@
+# shellcheck shell=bash
+#
+# Debian packages the project needs, installed only when missing, so the
+# scripts run on a fresh Debian 12 machine as root and cost nothing on a
+# machine that has them.
+
+# Build and test dependencies of scripts/test and scripts/demo.
+OCP_PACKAGES_BUILD=(build-essential cmake pkg-config libssl-dev
+    libpcsclite-dev libcmocka-dev libjansson-dev)
+OCP_PACKAGES_RUN=(pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard)
+OCP_PACKAGES_FULL=(clang libclang-rt-14-dev valgrind)
+
+ocp_install_packages() { # PACKAGE...
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+            grep -q "install ok installed" || missing+=("$p")
+    done
+    ((${#missing[@]} == 0)) && return 0
+    if [[ $(id -u) != 0 ]]; then
+        echo "missing Debian packages: ${missing[*]} (run as root to install)" >&2
+        return 1
+    fi
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null &&
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+        {
+            echo "apt-get install failed for: ${missing[*]}" >&2
+            return 1
+        }
+}
