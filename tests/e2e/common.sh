@@ -8,8 +8,15 @@ E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/ocp-e2e.XXXXXX")
 READER0="Virtual PCD 00 00"
 SELECT_OCP="00A4040005F04F435001"
 
+# Only a card this script started is stopped: the PID files are shared by
+# every test of the run, and another test may own the slot by now.
+E2E_CARD_STARTED=0
+e2e_card_start() {
+    E2E_CARD_STARTED=1
+    card_start "$@"
+}
 e2e_cleanup() {
-    card_stop 35963 >/dev/null 2>&1 || true
+    ((E2E_CARD_STARTED)) && { card_stop 35963 >/dev/null 2>&1 || true; }
     rm -rf "$E2E_TMP"
 }
 trap e2e_cleanup EXIT

@@ -22,7 +22,7 @@ select_ok() {
     grep -q 'SW1=0x90, SW2=0x00' <<<"$out"
 }
 
-card_start "$E2E_TMP/card.img" 35963
+e2e_card_start "$E2E_TMP/card.img" 35963
 select_ok || fail "SELECT before the restart failed"
 card_pid=$(<"$OCP_RUN_DIR/ocp-card-35963.pid")
 

@@ -4,7 +4,7 @@
 # the next, valid SELECT gets 90 00 in the same connection.
 . "$(dirname "$0")/common.sh"
 
-card_start "$E2E_TMP/card.img" 35963
+e2e_card_start "$E2E_TMP/card.img" 35963
 out=$(printf '%s\n' '00 A4 04 00 05 F0 4F' '00 A4 04 00 05 F0 4F 43 50 01 00' |
     scriptor -r "$READER0" 2>&1) || fail "scriptor failed: $out"
 echo "$out"

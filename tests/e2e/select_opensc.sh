@@ -3,9 +3,10 @@
 # selects the application on a fresh virtual card through pcscd and vpcd.
 . "$(dirname "$0")/common.sh"
 
-card_start "$E2E_TMP/card.img" 35963
-# SELECT by AID with Le = 00 (P2 = 00 asks for the answer data, ISO 7816-4).
-out=$(opensc-tool -r "$READER0" -s "${SELECT_OCP}00" 2>&1) ||
+e2e_card_start "$E2E_TMP/card.img" 35963
+# Exactly the command of the issue: SELECT by AID, no Le (case 3); the
+# card answers with its data all the same.
+out=$(opensc-tool -r "$READER0" -s "${SELECT_OCP}" 2>&1) ||
     fail "opensc-tool failed: $out"
 echo "$out"
 grep -q 'SW1=0x90, SW2=0x00' <<<"$out" || fail "SELECT was not answered 90 00"
