@@ -130,6 +130,30 @@ static ocp_status put_data(ocp_session *s, uint16_t tag, const uint8_t *d,
     return st != OCP_OK ? st : ocp_status_from_sw(sw);
 }
 
+/* The card is past blank: it is ours when its public data is what this
+ * request would have written; then only the activation may be missing. */
+static ocp_status finish_retry(ocp_transport *t, ocp_keystore *ks,
+                               const ocp_issue_request *req,
+                               const ocp_select_info *sel, ocp_session *s)
+{
+    ocp_public_info pub;
+    uint8_t digest[16];
+    ocp_status st = ocp_read_public(t, &pub);
+    if (st != OCP_OK)
+        return st;
+    st = ocp_holder_digest(ks, req->suite, sel->card_id, &req->holder,
+                           digest);
+    if (st != OCP_OK)
+        return st;
+    if (pub.suite != req->suite || pub.issue_date != req->issue_date ||
+        pub.expiry_date != req->expiry_date ||
+        CRYPTO_memcmp(pub.holder_digest, digest, 16) != 0)
+        return OCP_E_DENIED; /* another holder's card: not blank */
+    if (sel->state == OCP_STATE_PERSONALISED)
+        return ocp_set_state(s, OCP_STATE_ACTIVE);
+    return OCP_OK;
+}
+
 ocp_status ocp_issue_card(ocp_transport *t, ocp_keystore *ks,
                           const ocp_issue_request *req, ocp_select_info *info)
 {
@@ -149,6 +173,13 @@ ocp_status ocp_issue_card(ocp_transport *t, ocp_keystore *ks,
                        req->datetime, &sel, NULL, &s);
     if (st != OCP_OK)
         return st;
+    if (sel.state == OCP_STATE_PERSONALISED ||
+        sel.state == OCP_STATE_ACTIVE) {
+        /* A retry after a cut near the end: finish the job if the card
+         * already carries this very holder, refuse anything else. */
+        st = finish_retry(t, ks, req, &sel, s);
+        goto out;
+    }
     if (sel.state != OCP_STATE_BLANK) {
         st = OCP_E_DENIED; /* only a blank card can be issued */
         goto out;

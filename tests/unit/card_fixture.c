@@ -40,6 +40,13 @@ int fixture_blank(struct card_fixture *f)
 
 int fixture_issued(struct card_fixture *f, uint8_t suite)
 {
+    if (fixture_blank(f) != 0)
+        return -1;
+    return fixture_issue(f, suite);
+}
+
+int fixture_issue(struct card_fixture *f, uint8_t suite)
+{
     static const ocp_entitlement ents[] = {
         {0, SVC_BUS, OCP_ROLE_TRANSIT, OCP_KIND_PASS, 0, 9800, 10200,
          OCP_PERIOD_NONE, 0, 0, 0},
@@ -51,8 +58,6 @@ int fixture_issued(struct card_fixture *f, uint8_t suite)
          OCP_PERIOD_NONE, 0, 500000, 0},
     };
     ocp_issue_request req;
-    if (fixture_blank(f) != 0)
-        return -1;
     memset(&req, 0, sizeof req);
     req.suite = suite;
     req.issue_date = FIX_DAY;

@@ -34,6 +34,8 @@ struct card_fixture {
 int fixture_blank(struct card_fixture *f);
 /* A blank card issued with the sample holder and four entitlements. */
 int fixture_issued(struct card_fixture *f, uint8_t suite);
+/* Issue the card of an open fixture (again, after a cut). */
+int fixture_issue(struct card_fixture *f, uint8_t suite);
 void fixture_free(struct card_fixture *f);
 /* Raw APDU exchange; returns the SW, response data in r (cap 258). */
 uint16_t fixture_raw(struct card_fixture *f, const uint8_t *apdu, size_t n,
