@@ -28,6 +28,7 @@ struct cli {
     const char *reader;  /* -r: name or index */
     const char *keys;    /* --keys URI */
     int json;
+    int trace;           /* --trace: APDUs on stderr, payloads masked */
     int verbose;
     long wait_ms;        /* how long to wait for a card */
 };

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "ocp/pcsc.h"
+#include "ocp/trace.h"
 #include "ocp_wire.h"
 
 static const struct {
@@ -32,6 +33,7 @@ static void usage(FILE *f)
                "  -r, --reader NAME|INDEX  card reader (default: the first)\n"
                "  --keys URI               key store: dev:DIR (development)\n"
                "  --json                   machine-readable output\n"
+               "  --trace                  show APDUs on stderr (protected payloads masked)\n"
                "  --wait SECONDS           wait this long for a card (default 0)\n"
                "  -v, --verbose            more detail on stderr\n"
                "  -h, --help               this help; COMMAND --help for a command\n\n"
@@ -50,6 +52,7 @@ int main(int argc, char **argv)
         {"reader", required_argument, NULL, 'r'},
         {"keys", required_argument, NULL, 'k'},
         {"json", no_argument, NULL, 'j'},
+        {"trace", no_argument, NULL, 't'},
         {"wait", required_argument, NULL, 'w'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -70,6 +73,9 @@ int main(int argc, char **argv)
             break;
         case 'j':
             c.json = 1;
+            break;
+        case 't':
+            c.trace = 1;
             break;
         case 'w':
             c.wait_ms = (long)(strtod(optarg, NULL) * 1000.0);
@@ -153,7 +159,17 @@ ocp_status cli_connect(struct cli *c, ocp_transport **t)
         return st;
     if (c->verbose)
         fprintf(stderr, "ocp: reader %s\n", name);
-    return ocp_pcsc_connect(name, t);
+    st = ocp_pcsc_connect(name, t);
+    if (st == OCP_OK && c->trace) {
+        ocp_transport *traced;
+        st = ocp_trace_wrap(*t, stderr, &traced);
+        if (st != OCP_OK) {
+            (*t)->ops->close(*t);
+            return st;
+        }
+        *t = traced;
+    }
+    return st;
 }
 
 ocp_status cli_keystore(struct cli *c, ocp_keystore **ks)

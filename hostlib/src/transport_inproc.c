@@ -8,11 +8,13 @@
 
 #include "ocp/inproc.h"
 #include "ocp_card.h"
+#include "port_host.h"
 
 struct inproc_transport {
     ocp_transport t; /* t.ctx points back at this struct */
     struct ocp_card card;
     int powered;     /* 0 after power was lost, until the next power-up */
+    unsigned long card_block_calls; /* block-cipher calls inside the card */
 };
 
 static const struct ocp_transport_ops inproc_ops;
@@ -48,7 +50,12 @@ static ocp_status inproc_transmit(ocp_transport *t, const uint8_t *capdu,
         return OCP_E_ARGS;
     if (!p->powered)
         return OCP_E_CARD_REMOVED;
-    st = ocp_card_process(&p->card, capdu, clen, resp, sizeof resp, &got);
+    {
+        unsigned long before = port_host_block_calls();
+        st = ocp_card_process(&p->card, capdu, clen, resp, sizeof resp,
+                              &got);
+        p->card_block_calls += port_host_block_calls() - before;
+    }
     if (st == OCP_CARD_NVM_FAILURE) {
         /* What a terminal sees when the card leaves the field mid-command:
          * no answer at all. */
@@ -126,4 +133,13 @@ ocp_status ocp_inproc_power_cycle(ocp_transport *t)
     if (t == NULL || t->ops != &inproc_ops)
         return OCP_E_ARGS;
     return power_up(t->ctx);
+}
+
+unsigned long ocp_inproc_card_block_calls(const ocp_transport *t)
+{
+    const struct inproc_transport *p;
+    if (t == NULL || t->ops != &inproc_ops)
+        return 0;
+    p = t->ctx;
+    return p->card_block_calls;
 }

@@ -18,6 +18,7 @@
 #include "ocp_crypto.h"
 #include "port_host.h"
 #include "port_test.h"
+#include "ocp/trace.h"
 
 static struct card_fixture fx;
 
@@ -517,14 +518,46 @@ static void test_consumption_cost(void **state)
     (void)state;
     assert_int_equal(fixture_session(&fx, OCP_ROLE_TRANSIT, &s), OCP_OK);
     writes = port_test_writes();
-    calls = port_host_block_calls();
+    calls = ocp_inproc_card_block_calls(fx.t);
     assert_int_equal(ocp_consume(s, SVC_BUS, 1, 1, &tx), OCP_OK);
     writes = port_test_writes() - writes;
-    calls = port_host_block_calls() - calls;
+    calls = ocp_inproc_card_block_calls(fx.t) - calls;
     ocp_session_close(s);
     printf("consume_nvm_page_writes %lu pages\n", writes);
-    printf("consume_block_cipher_calls_card_and_terminal %lu calls\n", calls);
+    printf("consume_card_block_cipher_calls %lu calls\n", calls);
     assert_true(writes <= 3);
+}
+
+/* A bus validation: SELECT, MUTUAL AUTHENTICATE, CONSUME; nothing else.
+ * DESIGN.md section 9: 3 round trips, at most 200 APDU bytes. */
+static void test_bus_validation_budget(void **state)
+{
+    ocp_transport *inner = fx.t, *traced;
+    ocp_session *s;
+    ocp_tx_result tx;
+    ocp_trace_stats st;
+    unsigned long writes, card_calls;
+    (void)state;
+    assert_int_equal(ocp_inproc_power_cycle(inner), OCP_OK);
+    assert_int_equal(ocp_trace_wrap(inner, NULL, &traced), OCP_OK);
+    fx.t = traced; /* the fixture closes the wrapper, which closes inner */
+    writes = port_test_writes();
+    card_calls = ocp_inproc_card_block_calls(inner);
+    assert_int_equal(ocp_open_role(traced, fx.ks, OCP_ROLE_TRANSIT,
+                                   0x0B000001u, FIX_NOW, NULL, NULL, &s),
+                     OCP_OK);
+    assert_int_equal(ocp_consume(s, SVC_BUS, 1, 1, &tx), OCP_OK);
+    ocp_session_close(s);
+    ocp_trace_get(traced, &st);
+    writes = port_test_writes() - writes;
+    card_calls = ocp_inproc_card_block_calls(inner) - card_calls;
+    printf("bus_validation_round_trips %lu pairs\n", st.exchanges);
+    printf("bus_validation_apdu_bytes %lu bytes\n",
+           st.bytes_out + st.bytes_in);
+    printf("bus_validation_nvm_page_writes %lu pages\n", writes);
+    printf("bus_validation_card_block_cipher_calls %lu calls\n", card_calls);
+    assert_int_equal(st.exchanges, 3);
+    assert_true(st.bytes_out + st.bytes_in <= 200);
 }
 
 int main(void)
@@ -558,6 +591,8 @@ int main(void)
                                         setup_aes, teardown),
         cmocka_unit_test_setup_teardown(test_consumption_cost, setup_aes,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_bus_validation_budget,
+                                        setup_aes, teardown),
         cmocka_unit_test_setup_teardown(test_issue_verifies_sm, setup_sm,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_consume_each_kind_sm, setup_sm,

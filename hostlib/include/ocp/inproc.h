@@ -54,6 +54,13 @@ ocp_status ocp_inproc_open(ocp_transport **out);
  */
 ocp_status ocp_inproc_power_cycle(ocp_transport *t);
 
+/**
+ * Block-cipher calls the card has made through this transport (the host
+ * port counts them per thread; only those inside ocp_card_process are
+ * added here).
+ */
+unsigned long ocp_inproc_card_block_calls(const ocp_transport *t);
+
 #ifdef __cplusplus
 }
 #endif
