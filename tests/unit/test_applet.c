@@ -528,6 +528,50 @@ static void test_consumption_cost(void **state)
     assert_true(writes <= 3);
 }
 
+/* Key change: the issuer loads version 2 of the transit key; the card
+ * reports it, version 2 opens a session, version 1 no longer does. */
+static void test_key_change(void **state)
+{
+    ocp_session *s;
+    ocp_select_info info;
+    uint8_t data[19], key[16];
+    uint16_t sw;
+    (void)state;
+    assert_int_equal(fx.ks->ops->card_key(fx.ks, OCP_SUITE_AES, fx.card_id,
+                                          OCP_ROLE_TRANSIT, 2, key),
+                     OCP_OK);
+    memcpy(data, key, 16);
+    ocp_key_check_value(OCP_CIPHER_AES128, key, data + 16);
+    assert_int_equal(fixture_session(&fx, OCP_ROLE_ISSUER, &s), OCP_OK);
+    data[16] ^= 1; /* a wrong check value is refused, nothing stored */
+    assert_int_equal(ocp_session_transmit(s, OCP_CLA_PROP, OCP_INS_PUT_KEY, 2,
+                                          OCP_ROLE_TRANSIT, data, 19, NULL,
+                                          NULL, &sw),
+                     OCP_OK);
+    assert_int_equal(sw, OCP_SW_WRONG_DATA);
+    data[16] ^= 1;
+    assert_int_equal(ocp_session_transmit(s, OCP_CLA_PROP, OCP_INS_PUT_KEY, 2,
+                                          OCP_ROLE_TRANSIT, data, 19, NULL,
+                                          NULL, &sw),
+                     OCP_OK);
+    assert_int_equal(sw, OCP_SW_OK);
+    ocp_session_close(s);
+
+    assert_int_equal(ocp_select(fx.t, &info), OCP_OK);
+    assert_int_equal(info.key_versions[OCP_ROLE_TRANSIT - 1], 2);
+    assert_int_equal(ocp_open_session(fx.t, &info, OCP_ROLE_TRANSIT, 2, key,
+                                      1, FIX_NOW, NULL, &s),
+                     OCP_OK);
+    ocp_session_close(s);
+    assert_int_equal(fx.ks->ops->card_key(fx.ks, OCP_SUITE_AES, fx.card_id,
+                                          OCP_ROLE_TRANSIT, 1, key),
+                     OCP_OK);
+    assert_int_equal(ocp_select(fx.t, &info), OCP_OK);
+    assert_int_equal(ocp_open_session(fx.t, &info, OCP_ROLE_TRANSIT, 1, key,
+                                      1, FIX_NOW, NULL, &s),
+                     OCP_E_KEY_MISSING);
+}
+
 /* A bus validation: SELECT, MUTUAL AUTHENTICATE, CONSUME; nothing else.
  * DESIGN.md section 9: 3 round trips, at most 200 APDU bytes. */
 static void test_bus_validation_budget(void **state)
@@ -590,6 +634,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_challenges_never_repeat,
                                         setup_aes, teardown),
         cmocka_unit_test_setup_teardown(test_consumption_cost, setup_aes,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_key_change, setup_aes,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bus_validation_budget,
                                         setup_aes, teardown),
