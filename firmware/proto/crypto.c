@@ -30,7 +30,7 @@ static void gf_double(uint8_t b[16])
     unsigned i;
     for (i = 0; i < 15; i++)
         b[i] = (uint8_t)((b[i] << 1) | (b[i + 1] >> 7));
-    b[15] = (uint8_t)((b[15] << 1) ^ (0x87u & (0u - carry)));
+    b[15] = (uint8_t)(((unsigned)b[15] << 1) ^ (0x87u & (0u - carry)));
 }
 
 void ocp_cmac_init(ocp_cmac_ctx *c, uint8_t cipher, const uint8_t key[16])

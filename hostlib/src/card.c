@@ -100,7 +100,7 @@ static ocp_status read_records(ocp_session *s, uint8_t sfi, size_t rec_len,
         if (next > 255)
             return OCP_E_BAD_RESPONSE;
         st = run(s, OCP_CLA_ISO, OCP_INS_READ_RECORD, (uint8_t)next,
-                 (uint8_t)((sfi << 3) | 5u), NULL, 0, r, &n, &sw);
+                 (uint8_t)(((unsigned)sfi << 3) | 5u), NULL, 0, r, &n, &sw);
         if (sw == OCP_SW_RECORD_NOT_FOUND)
             break;
         if (st != OCP_OK)

@@ -26,12 +26,16 @@ void ocp_public_message(const ocp_public_info *pub, uint8_t out[33])
     memcpy(out + 17, pub->holder_digest, 16);
 }
 
-/* Sets up a digest context for the suite; SM2 needs its ID first. */
-static EVP_MD_CTX *md_ctx_for(EVP_PKEY *key, uint8_t suite, int sign)
+/* Sets up a digest context for the suite; SM2 needs its ID first.  The
+ * EVP_MD_CTX does not own a key context given with EVP_MD_CTX_set_pkey_ctx,
+ * so *pctx_out must be freed after the digest context. */
+static EVP_MD_CTX *md_ctx_for(EVP_PKEY *key, uint8_t suite, int sign,
+                              EVP_PKEY_CTX **pctx_out)
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL;
     int ok;
+    *pctx_out = NULL;
     if (md == NULL)
         return NULL;
     if (suite == OCP_SUITE_SM) {
@@ -42,7 +46,7 @@ static EVP_MD_CTX *md_ctx_for(EVP_PKEY *key, uint8_t suite, int sign)
             EVP_MD_CTX_free(md);
             return NULL;
         }
-        EVP_MD_CTX_set_pkey_ctx(md, pctx); /* md now owns pctx */
+        EVP_MD_CTX_set_pkey_ctx(md, pctx);
         ok = sign ? EVP_DigestSignInit(md, NULL, EVP_sm3(), NULL, key)
                   : EVP_DigestVerifyInit(md, NULL, EVP_sm3(), NULL, key);
     } else {
@@ -54,6 +58,7 @@ static EVP_MD_CTX *md_ctx_for(EVP_PKEY *key, uint8_t suite, int sign)
         EVP_PKEY_CTX_free(pctx);
         return NULL;
     }
+    *pctx_out = pctx;
     return md;
 }
 
@@ -65,7 +70,8 @@ ocp_status hl_sign(EVP_PKEY *key, uint8_t suite, const uint8_t *msg,
     const unsigned char *p = der;
     ECDSA_SIG *s = NULL;
     ocp_status st = OCP_E_CRYPTO;
-    EVP_MD_CTX *md = md_ctx_for(key, suite, 1);
+    EVP_PKEY_CTX *pctx;
+    EVP_MD_CTX *md = md_ctx_for(key, suite, 1, &pctx);
 
     if (md == NULL)
         return OCP_E_CRYPTO;
@@ -80,6 +86,7 @@ ocp_status hl_sign(EVP_PKEY *key, uint8_t suite, const uint8_t *msg,
 out:
     ECDSA_SIG_free(s);
     EVP_MD_CTX_free(md);
+    EVP_PKEY_CTX_free(pctx);
     return st;
 }
 
@@ -91,6 +98,7 @@ ocp_status hl_verify(EVP_PKEY *key, uint8_t suite, const uint8_t *msg,
     ECDSA_SIG *s = ECDSA_SIG_new();
     BIGNUM *r = BN_bin2bn(sig, 32, NULL), *sv = BN_bin2bn(sig + 32, 32, NULL);
     EVP_MD_CTX *md = NULL;
+    EVP_PKEY_CTX *pctx = NULL;
     ocp_status st = OCP_E_SIGNATURE;
 
     if (s == NULL || r == NULL || sv == NULL ||
@@ -101,13 +109,14 @@ ocp_status hl_verify(EVP_PKEY *key, uint8_t suite, const uint8_t *msg,
         return OCP_E_CRYPTO;
     }
     der_len = i2d_ECDSA_SIG(s, &der);
-    md = md_ctx_for(key, suite, 0);
+    md = md_ctx_for(key, suite, 0, &pctx);
     if (der_len > 0 && md != NULL &&
         EVP_DigestVerify(md, der, (size_t)der_len, msg, len) == 1)
         st = OCP_OK;
     OPENSSL_free(der);
     ECDSA_SIG_free(s);
     EVP_MD_CTX_free(md);
+    EVP_PKEY_CTX_free(pctx);
     return st;
 }
 
