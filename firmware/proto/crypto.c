@@ -170,9 +170,7 @@ void ocp_div_input(const uint8_t card_id[8], uint8_t slot, uint8_t version,
     memcpy(out, card_id, 8);
     out[8] = slot;
     out[9] = version;
-    out[10] = 'O';
-    out[11] = 'C';
-    out[12] = 'P';
+    memcpy(out + 10, "OCP-KEY1", 8);
 }
 
 void ocp_kdf(uint8_t cipher, const uint8_t key[16], uint8_t constant,

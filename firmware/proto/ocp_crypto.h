@@ -58,9 +58,11 @@ void ocp_an10922(uint8_t cipher, const uint8_t master[16], const uint8_t *m,
 
 /**
  * The project's diversification input for card key `slot` at `version`:
- * card_id(8) || slot || version || "OCP".  Writes 13 bytes.
+ * card_id(8) || slot || version || "OCP-KEY1".  Writes 18 bytes.  With
+ * 01 || m between 17 and 32 bytes, AN10922 equals CMAC(K, 01 || m), so a
+ * PKCS#11 token computes the same key with its own AES-CMAC mechanism.
  */
-#define OCP_DIV_INPUT_LEN 13u
+#define OCP_DIV_INPUT_LEN 18u
 void ocp_div_input(const uint8_t card_id[8], uint8_t slot, uint8_t version,
                    uint8_t out[OCP_DIV_INPUT_LEN]);
 

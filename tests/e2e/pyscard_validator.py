@@ -285,8 +285,8 @@ def dev_master_key(suite, slot, version):
 
 
 def card_key(suite, master, card_id, slot, version):
-    """PROTOCOL.md 1.1: AN10922(M, card_id || slot || version || "OCP"), 13 bytes."""
-    return an10922(suite, master, card_id + bytes([slot, version]) + b"OCP")
+    """PROTOCOL.md 1.1: AN10922(M, card_id || slot || version || "OCP-KEY1"), 18 bytes."""
+    return an10922(suite, master, card_id + bytes([slot, version]) + b"OCP-KEY1")
 
 
 def kdf(suite, key, const, bits, context):

@@ -523,7 +523,8 @@ static void test_div_input(void **state)
     uint8_t out[OCP_DIV_INPUT_LEN + 1], expected[OCP_DIV_INPUT_LEN];
     (void)state;
 
-    unhex("102132435465768703" "7F" "4F4350", expected, sizeof expected);
+    unhex("102132435465768703" "7F" "4F43502D4B455931", expected,
+          sizeof expected);
     memset(out, 0xEE, sizeof out);
     ocp_div_input(card_id, 0x03, 0x7F, out);
     assert_memory_equal(out, expected, OCP_DIV_INPUT_LEN);

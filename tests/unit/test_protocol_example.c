@@ -59,32 +59,41 @@ static void test_worked_example(void **state)
     ocp_cmac(OCP_CIPHER_AES128, dev_root, m, sizeof m, master);
     assert_hex(master, 16, "859568DAE97C6034F8F94CFD5E97368C");
     ocp_div_input(id, 2, 1, div);
-    assert_hex(div, sizeof div, "4F4350000000002A02014F4350");
+    assert_hex(div, sizeof div, "4F4350000000002A02014F43502D4B455931");
     ocp_an10922(OCP_CIPHER_AES128, master, div, sizeof div, key);
-    assert_hex(key, 16, "F7A513BE295C1C28A445722CEDFE169F");
+    assert_hex(key, 16, "66F528ED28D96F19DDBDA141D711CF1B");
+    {
+        /* With an 18-byte input, AN10922 is plain CMAC of 01 || m: what a
+         * PKCS#11 token computes with CKM_AES_CMAC. */
+        uint8_t d[1 + OCP_DIV_INPUT_LEN], tag[16];
+        d[0] = 0x01;
+        memcpy(d + 1, div, sizeof div);
+        ocp_cmac(OCP_CIPHER_AES128, master, d, sizeof d, tag);
+        assert_memory_equal(tag, key, 16);
+    }
 
     ocp_sm_context(rh, rc, 2, 0x0B000001u, 9829u * 1440u + 600u, ctx);
     assert_hex(ctx, sizeof ctx,
                "1122334455667788A1A2A3A4A5A6A7A8020B00000100D7FA78");
     ocp_sm_begin(&host, OCP_CIPHER_AES128, key, ctx, host_cryptogram);
     ocp_sm_begin(&card, OCP_CIPHER_AES128, key, ctx, card_cryptogram);
-    assert_hex(host.s_enc, 16, "DE0FE6DBBC82216E7505128B0CAAFAA5");
-    assert_hex(host.s_mac, 16, "051EC571697957E3DE3735597B210E27");
-    assert_hex(host.s_rmac, 16, "D62AABC802DEBD1E65E4E9D94B5801A3");
-    assert_hex(host_cryptogram, 8, "1ADABF3AFD95AD2C");
+    assert_hex(host.s_enc, 16, "AAA9FA253CC402172DB58F8CDE824391");
+    assert_hex(host.s_mac, 16, "34A8FFF6CCBB9177599AD7698AA32B36");
+    assert_hex(host.s_rmac, 16, "8B6F72FBD7B9E029EEE1509CD9591F61");
+    assert_hex(host_cryptogram, 8, "543A492BC0C88E98");
 
     memset(buf, 0, 27);
     n = ocp_sm_wrap_response(&card, buf, 27, 0x9000);
-    assert_hex(buf, n, "3432F34D1CFA41C4ECA6AF4E0E7A976D"
-                       "445A7C2C23B1075FA926B061299E1E41DAFB0917BD3EA826");
+    assert_hex(buf, n, "88DAB83B44C6C1A1381865F65E5B46DF"
+                       "CA95AD22484B69F70475AE363DDB83AC37D06F0D6C870D88");
     assert_int_equal(ocp_sm_unwrap_response(&host, buf, n, 0x9000, &plain),
                      0);
     assert_int_equal(plain, 27);
 
     n = ocp_sm_wrap_command(&host, hdr, consume, sizeof consume, apdu,
                             sizeof apdu);
-    assert_hex(apdu, n, "84300000180DBF066796DBFAE4581F248EEE791F14"
-                        "13FAB51068C3AD0F00");
+    assert_hex(apdu, n, "84300000189B273E4A9BFA6E23A114FE7079C66678"
+                        "AB2B2EA0BFC4FAD900");
     assert_int_equal(
         ocp_sm_unwrap_command(&card, apdu, apdu + 5, apdu[4], &plain), 0);
     assert_int_equal(plain, sizeof consume);
@@ -92,8 +101,8 @@ static void test_worked_example(void **state)
 
     n = unhex("00000001 00000000 00 EBEE0B2CA104DF54", buf);
     n = ocp_sm_wrap_response(&card, buf, n, 0x9000);
-    assert_hex(buf, n, "FEE065E6C569A4A4461759BE33F5A115FB734539255B0E41"
-                       "D2E516968B523360738EE63D27C7EFFE");
+    assert_hex(buf, n, "9F7D933DA43D0F278FC3F651CD6947C69BC35AC992843968"
+                       "C97F7D93ED0EF3EDBAE0619D87D50350");
     assert_int_equal(ocp_sm_unwrap_response(&host, buf, n, 0x9000, &plain),
                      0);
     assert_int_equal(plain, 17);
