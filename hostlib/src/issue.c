@@ -52,8 +52,9 @@ ocp_status ocp_holder_digest(ocp_keystore *ks, uint8_t suite,
     n = holder_tlv(h, tlv, sizeof tlv);
     if (n == 0)
         return OCP_E_ARGS;
-    st = ks->ops->card_key(ks, suite, card_id, OCP_KEY_HOLDER,
-                           ks->ops->version(ks, OCP_KEY_HOLDER), key);
+    /* The holder key is never rotated: its version is not on the card,
+     * and it protects no card, only the digest from brute force. */
+    st = ks->ops->card_key(ks, suite, card_id, OCP_KEY_HOLDER, 1, key);
     if (st != OCP_OK)
         return st;
     ocp_cmac_init(&c, ocp_suite_cipher(suite), key);
@@ -107,10 +108,11 @@ ocp_status ocp_open_role(ocp_transport *t, ocp_keystore *ks, uint8_t role,
 static ocp_status put_key(ocp_session *s, ocp_keystore *ks, uint8_t suite,
                           uint8_t slot)
 {
-    uint8_t data[19], version = ks->ops->version(ks, slot);
+    uint8_t data[19], version = ks->ops->version(ks, suite, slot);
     uint16_t sw;
-    ocp_status st = ks->ops->card_key(ks, suite, s->card_id, slot, version,
-                                      data);
+    ocp_status st = version == 0 ? OCP_E_KEY_MISSING
+                                 : ks->ops->card_key(ks, suite, s->card_id,
+                                                     slot, version, data);
     if (st != OCP_OK)
         return st;
     ocp_key_check_value(ocp_suite_cipher(suite), data, data + 16);

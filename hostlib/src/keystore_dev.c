@@ -94,11 +94,34 @@ static ocp_status dev_public_key(ocp_keystore *ks, uint8_t suite,
     return st;
 }
 
-static uint8_t dev_version(ocp_keystore *ks, uint8_t slot)
+static uint8_t dev_version(ocp_keystore *ks, uint8_t suite, uint8_t slot)
 {
     (void)ks;
-    (void)slot;
-    return 1;
+    return ocp_suite_cipher(suite) && slot >= 1 && slot <= OCP_KEY_HOLDER
+               ? 1
+               : 0;
+}
+
+static ocp_status dev_list(ocp_keystore *ks, ocp_key_info *out,
+                           size_t *count)
+{
+    size_t n = 0, cap = *count;
+    uint8_t suite, slot, key[16];
+    (void)ks;
+    for (suite = OCP_SUITE_AES; suite <= OCP_SUITE_SM; suite++)
+        for (slot = 1; slot <= OCP_KEY_HOLDER; slot++, n++) {
+            if (n >= cap)
+                continue;
+            out[n].suite = suite;
+            out[n].slot = slot;
+            out[n].version = 1;
+            out[n].current = 1;
+            master_key(suite, slot, 1, key);
+            ocp_key_check_value(ocp_suite_cipher(suite), key, out[n].kcv);
+        }
+    OPENSSL_cleanse(key, sizeof key);
+    *count = n;
+    return n > cap ? OCP_E_BUFFER : OCP_OK;
 }
 
 static void dev_close(ocp_keystore *ks)
@@ -111,8 +134,8 @@ static void dev_close(ocp_keystore *ks)
 }
 
 static const struct ocp_keystore_ops dev_ops = {
-    dev_card_key, dev_transport_key, dev_sign, dev_public_key, dev_version,
-    dev_close};
+    dev_card_key, dev_transport_key, dev_sign,  dev_public_key,
+    dev_version,  dev_list,          NULL,      dev_close};
 
 /* Loads dir/name, or makes a key of `type` and saves it there. */
 static EVP_PKEY *load_or_make(const char *dir, const char *name,

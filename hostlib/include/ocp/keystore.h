@@ -24,12 +24,27 @@ extern "C" {
 
 typedef struct ocp_keystore ocp_keystore;
 
+/** What `ocp keys list` shows of one master key: never its value. */
+typedef struct {
+    uint8_t suite;     /**< OCP_SUITE_AES or OCP_SUITE_SM */
+    uint8_t slot;      /**< 1..10 (10: holder digest) */
+    uint8_t version;   /**< 1..254 */
+    uint8_t current;   /**< 1 for the version new cards get */
+    uint8_t kcv[3];    /**< key check value: E(key, 01*16), first 3 bytes */
+} ocp_key_info;
+
+/**
+ * A key store.  Every operation may be NULL where a store cannot do it
+ * (the dev store cannot rotate); callers then get OCP_E_ARGS.
+ */
 struct ocp_keystore_ops {
-    /** The card key of `slot` (1..10) at `version` for this card. */
+    /** The card key of `slot` (1..10) at `version` for this card:
+     *  AN10922 of the master key (docs/PROTOCOL.md 1.1). */
     ocp_status (*card_key)(ocp_keystore *ks, uint8_t suite,
                            const uint8_t card_id[8], uint8_t slot,
                            uint8_t version, uint8_t out[16]);
-    /** The card's transport key (from the card maker's batch key). */
+    /** The blank card's transport key, from the key of its batch (the
+     *  first 4 bytes of the card id name the batch). */
     ocp_status (*transport_key)(ocp_keystore *ks, const uint8_t card_id[8],
                                 uint8_t out[16]);
     /** Issuer signature (64 bytes r || s): ECDSA P-256/SHA-256 for the AES
@@ -39,8 +54,13 @@ struct ocp_keystore_ops {
     /** The issuer public key as DER SubjectPublicKeyInfo. */
     ocp_status (*public_key)(ocp_keystore *ks, uint8_t suite, uint8_t *der,
                              size_t *len);
-    /** The current version of a slot's master key. */
-    uint8_t (*version)(ocp_keystore *ks, uint8_t slot);
+    /** The current version of a slot's master key; 0 if there is none. */
+    uint8_t (*version)(ocp_keystore *ks, uint8_t suite, uint8_t slot);
+    /** Every master key; *count in: capacity, out: number (or needed). */
+    ocp_status (*list)(ocp_keystore *ks, ocp_key_info *out, size_t *count);
+    /** Make version current + 1 of a slot's master key, inside the store. */
+    ocp_status (*rotate)(ocp_keystore *ks, uint8_t suite, uint8_t slot,
+                         uint8_t *new_version);
     void (*close)(ocp_keystore *ks);
 };
 
