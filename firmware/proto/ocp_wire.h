@@ -121,6 +121,8 @@ extern const uint8_t ocp_aid[OCP_AID_LEN];
 #define OCP_TAG_STATUS     0x0102u /* state, counter, dates, PIN tries */
 #define OCP_TAG_DRBG_SEED  0x0204u /* PUT only: seed material */
 #define OCP_TAG_DATE       0x0205u /* PUT only, issuer: reset the card's date */
+#define OCP_TAG_HOLDER_SIGNED   0x0207u /* PUT: holder TLVs, digest, signature */
+#define OCP_TAG_IDENTITY_SIGNED 0x0208u /* PUT: identity, digest, signature */
 
 /* Holder record TLV tags (one byte tag, one byte length). */
 #define OCP_HT_NAME        0x01u

@@ -37,6 +37,10 @@ uint16_t cmd_select(struct ocp_card *card, card_apdu *a)
     ocp_writer w;
     uint8_t versions[OCP_KEY_SLOTS];
 
+    /* Any SELECT leaves the application's session, whatever its outcome:
+     * on a card with several applications it would deselect this one. */
+    channel_close(card);
+    card->challenge_valid = 0;
     if (a->p1 != 0x04 || (a->p2 != 0x00 && a->p2 != 0x0C))
         return OCP_SW_WRONG_P1P2;
     /* Le is optional with P2=00: tools such as opensc-tool send SELECT as
@@ -45,8 +49,6 @@ uint16_t cmd_select(struct ocp_card *card, card_apdu *a)
         return OCP_SW_WRONG_LENGTH;
     if (memcmp(a->data, ocp_aid, OCP_AID_LEN) != 0)
         return OCP_SW_FILE_NOT_FOUND;
-    channel_close(card);
-    card->challenge_valid = 0;
     if (a->p2 == 0x0C)
         return OCP_SW_OK;
 
@@ -70,13 +72,13 @@ uint16_t cmd_select(struct ocp_card *card, card_apdu *a)
 
 uint16_t cmd_get_challenge(struct ocp_card *card, card_apdu *a)
 {
+    channel_close(card); /* a new challenge starts over, whatever follows */
     if (a->p1 != 0 || a->p2 != 0)
         return OCP_SW_WRONG_P1P2;
     if (a->len != 0 || !a->has_le)
         return OCP_SW_WRONG_LENGTH;
     if (a->le != 256 && a->le != OCP_CHALLENGE_LEN)
         return (uint16_t)(0x6C00u | OCP_CHALLENGE_LEN);
-    channel_close(card);
     if (new_challenge(card) != 0)
         return OCP_SW_MEMORY_FAILURE;
     memcpy(a->out, card->challenge, OCP_CHALLENGE_LEN);

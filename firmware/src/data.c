@@ -91,12 +91,12 @@ static int holder_load(const struct ocp_card *card, struct holder *h)
     return 1;
 }
 
-static uint16_t holder_put(struct ocp_card *card, const uint8_t *data,
-                           size_t len)
+/* Checks holder TLVs and encodes the two holder records. */
+static uint16_t holder_encode(const uint8_t *data, size_t len,
+                              uint8_t r1[STORE_PAYLOAD],
+                              uint8_t r2[STORE_PAYLOAD])
 {
     struct holder h;
-    uint8_t r1[STORE_PAYLOAD], r2[STORE_PAYLOAD];
-    struct ocp_card_root root = card->root;
     unsigned seen = 0;
     ocp_reader r;
 
@@ -147,8 +147,8 @@ static uint16_t holder_put(struct ocp_card *card, const uint8_t *data,
     if (seen != 0x3Eu || !cert_valid(h.cert, h.category, h.grade))
         return OCP_SW_WRONG_DATA;
 
-    memset(r1, 0, sizeof r1);
-    memset(r2, 0, sizeof r2);
+    memset(r1, 0, STORE_PAYLOAD);
+    memset(r2, 0, STORE_PAYLOAD);
     memcpy(r1, h.cert, OCP_CERT_NO_LEN);
     r1[20] = h.category;
     r1[21] = h.grade;
@@ -156,11 +156,6 @@ static uint16_t holder_put(struct ocp_card *card, const uint8_t *data,
     r1[26] = h.name_len;
     memcpy(r1 + 27, h.name, NAME_IN_FIRST);
     memcpy(r2, h.name + NAME_IN_FIRST, OCP_NAME_MAX - NAME_IN_FIRST);
-    store_begin(card);
-    if (store_put(card, REC_HOLDER1, r1) != 0 ||
-        store_put(card, REC_HOLDER2, r2) != 0 ||
-        store_commit(card, &root) != 0)
-        return OCP_SW_MEMORY_FAILURE;
     return OCP_SW_OK;
 }
 
@@ -254,22 +249,37 @@ static uint16_t status_get(const struct ocp_card *card, card_apdu *a)
 uint16_t cmd_get_data(struct ocp_card *card, card_apdu *a)
 {
     uint16_t tag = (uint16_t)((a->p1 << 8) | a->p2);
-    if (!a->has_le || a->len != 0)
-        return OCP_SW_WRONG_LENGTH;
-    if (tag == OCP_TAG_PUBLIC)
-        return public_get(card, a);
-    if (tag != OCP_TAG_HOLDER && tag != OCP_TAG_STATUS)
-        return OCP_SW_REF_NOT_FOUND;
-    if (!a->sm) {
+    int protected_tag = tag == OCP_TAG_HOLDER || tag == OCP_TAG_STATUS;
+    /* A protected object asked in plain is refused before anything else is
+     * looked at, as for every protected command. */
+    if (protected_tag && !a->sm) {
         if (card->session_role != 0) {
             channel_close(card); /* plain command inside a session */
             return OCP_SW_SM_MISSING;
         }
         return OCP_SW_SECURITY_STATUS;
     }
+    if (!a->has_le || a->len != 0)
+        return OCP_SW_WRONG_LENGTH;
+    if (tag == OCP_TAG_PUBLIC)
+        return public_get(card, a);
+    if (!protected_tag)
+        return OCP_SW_REF_NOT_FOUND;
     if (tag == OCP_TAG_HOLDER)
         return holder_get(card, a);
     return status_get(card, a);
+}
+
+static uint16_t put_records(struct ocp_card *card, const uint8_t *h1,
+                            const uint8_t *h2)
+{
+    struct ocp_card_root root = card->root;
+    store_begin(card);
+    if (store_put(card, REC_HOLDER1, h1) != 0 ||
+        store_put(card, REC_HOLDER2, h2) != 0 ||
+        store_commit(card, &root) != 0)
+        return OCP_SW_MEMORY_FAILURE;
+    return OCP_SW_OK;
 }
 
 static uint16_t put_record(struct ocp_card *card, unsigned rec,
@@ -282,10 +292,12 @@ static uint16_t put_record(struct ocp_card *card, unsigned rec,
     return OCP_SW_OK;
 }
 
-static uint16_t identity_put(struct ocp_card *card, const uint8_t *data,
-                             size_t len)
+/* Checks an identity object and encodes its record. */
+static uint16_t identity_encode(const struct ocp_card *card,
+                                const uint8_t *data, size_t len,
+                                uint8_t rec[STORE_PAYLOAD])
 {
-    uint8_t rec[STORE_PAYLOAD], old[STORE_PAYLOAD];
+    uint8_t old[STORE_PAYLOAD];
     uint8_t suite;
     uint16_t issue, expiry;
     ocp_reader r;
@@ -303,26 +315,35 @@ static uint16_t identity_put(struct ocp_card *card, const uint8_t *data,
     /* The suite is fixed once the card leaves the blank state. */
     if (card->root.state != OCP_STATE_BLANK && old[0] != suite)
         return OCP_SW_CONDITIONS;
-    memset(rec, 0, sizeof rec);
+    memset(rec, 0, STORE_PAYLOAD);
     memcpy(rec, data, 5);
-    return put_record(card, REC_IDENT, rec);
+    return OCP_SW_OK;
 }
 
-static uint16_t signature_put(struct ocp_card *card, const uint8_t *data,
-                              size_t len)
+#define SIG_OBJECT_LEN (OCP_DIGEST_LEN + OCP_SIGNATURE_LEN)
+
+/*
+ * Writes the signature object (digest and signature, `sig`) together with
+ * whatever it signs that changed: the holder records, the identity record,
+ * or nothing.  One transaction, so a card never shows a signature that
+ * does not match its data.
+ */
+static uint16_t signed_put(struct ocp_card *card, const uint8_t *sig,
+                           const uint8_t *h1, const uint8_t *h2,
+                           const uint8_t *ident)
 {
     uint8_t s1[STORE_PAYLOAD], s2[STORE_PAYLOAD];
     struct ocp_card_root root = card->root;
-    if (len != OCP_DIGEST_LEN + OCP_SIGNATURE_LEN)
-        return OCP_SW_WRONG_LENGTH;
     memset(s1, 0, sizeof s1);
     memset(s2, 0, sizeof s2);
-    memcpy(s1, data, OCP_DIGEST_LEN + 40u);
-    memcpy(s2, data + OCP_DIGEST_LEN + 40u, OCP_SIGNATURE_LEN - 40u);
+    memcpy(s1, sig, OCP_DIGEST_LEN + 40u);
+    memcpy(s2, sig + OCP_DIGEST_LEN + 40u, OCP_SIGNATURE_LEN - 40u);
     store_begin(card);
-    if (store_put(card, REC_SIG1, s1) != 0 ||
-        store_put(card, REC_SIG2, s2) != 0 ||
-        store_commit(card, &root) != 0)
+    if ((h1 && (store_put(card, REC_HOLDER1, h1) != 0 ||
+                store_put(card, REC_HOLDER2, h2) != 0)) ||
+        (ident && store_put(card, REC_IDENT, ident) != 0) ||
+        store_put(card, REC_SIG1, s1) != 0 ||
+        store_put(card, REC_SIG2, s2) != 0 || store_commit(card, &root) != 0)
         return OCP_SW_MEMORY_FAILURE;
     return OCP_SW_OK;
 }
@@ -345,17 +366,39 @@ static uint16_t date_put(struct ocp_card *card, const uint8_t *data,
 uint16_t cmd_put_data(struct ocp_card *card, card_apdu *a)
 {
     uint16_t tag = (uint16_t)((a->p1 << 8) | a->p2);
+    uint8_t r1[STORE_PAYLOAD], r2[STORE_PAYLOAD];
+    uint16_t sw;
+    size_t body = a->len >= SIG_OBJECT_LEN ? a->len - SIG_OBJECT_LEN : 0;
+
     if (card->session_role != OCP_ROLE_ISSUER)
         return OCP_SW_SECURITY_STATUS;
     if (card->root.state == OCP_STATE_TERMINATED)
         return OCP_SW_CONDITIONS;
     switch (tag) {
     case OCP_TAG_IDENTITY:
-        return identity_put(card, a->data, a->len);
+        sw = identity_encode(card, a->data, a->len, r1);
+        return sw != OCP_SW_OK ? sw : put_record(card, REC_IDENT, r1);
     case OCP_TAG_SIGNATURE:
-        return signature_put(card, a->data, a->len);
+        if (a->len != SIG_OBJECT_LEN)
+            return OCP_SW_WRONG_LENGTH;
+        return signed_put(card, a->data, NULL, NULL, NULL);
     case OCP_TAG_HOLDER:
-        return holder_put(card, a->data, a->len);
+        sw = holder_encode(a->data, a->len, r1, r2);
+        return sw != OCP_SW_OK ? sw : put_records(card, r1, r2);
+    case OCP_TAG_HOLDER_SIGNED:
+        if (a->len <= SIG_OBJECT_LEN)
+            return OCP_SW_WRONG_LENGTH;
+        sw = holder_encode(a->data, body, r1, r2);
+        return sw != OCP_SW_OK
+                   ? sw
+                   : signed_put(card, a->data + body, r1, r2, NULL);
+    case OCP_TAG_IDENTITY_SIGNED:
+        if (a->len != 5 + SIG_OBJECT_LEN)
+            return OCP_SW_WRONG_LENGTH;
+        sw = identity_encode(card, a->data, 5, r1);
+        return sw != OCP_SW_OK
+                   ? sw
+                   : signed_put(card, a->data + 5, NULL, NULL, r1);
     case OCP_TAG_DRBG_SEED:
         return cmd_put_drbg_seed(card, a->data, a->len);
     case OCP_TAG_DATE:

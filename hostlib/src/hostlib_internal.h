@@ -21,4 +21,8 @@ struct ocp_session {
 ocp_status hl_exchange(ocp_transport *t, const uint8_t *capdu, size_t clen,
                        uint8_t *rdata, size_t *rlen, uint16_t *sw);
 
+/* The holder record as PUT DATA carries it (tags 01..05); 0 if it does
+ * not fit or a field is too long. */
+size_t hl_holder_tlv(const ocp_holder *h, uint8_t *out, size_t cap);
+
 #endif

@@ -14,7 +14,7 @@
 #include "ocp_wire.h"
 
 /* The holder record as PUT DATA carries it; also the digest's input. */
-static size_t holder_tlv(const ocp_holder *h, uint8_t *out, size_t cap)
+size_t hl_holder_tlv(const ocp_holder *h, uint8_t *out, size_t cap)
 {
     ocp_writer w;
     size_t name_len = strlen(h->name);
@@ -49,7 +49,7 @@ ocp_status ocp_holder_digest(ocp_keystore *ks, uint8_t suite,
     if (ks == NULL || h == NULL || strlen(h->name) > OCP_NAME_MAX ||
         strlen(h->cert_no) != OCP_CERT_NO_LEN)
         return OCP_E_ARGS;
-    n = holder_tlv(h, tlv, sizeof tlv);
+    n = hl_holder_tlv(h, tlv, sizeof tlv);
     if (n == 0)
         return OCP_E_ARGS;
     /* The holder key is never rotated: its version is not on the card,
@@ -193,7 +193,7 @@ ocp_status ocp_issue_card(ocp_transport *t, ocp_keystore *ks,
     ocp_put_be16(buf + 3, req->expiry_date);
     if ((st = put_data(s, OCP_TAG_IDENTITY, buf, 5)) != OCP_OK)
         goto out;
-    n = holder_tlv(&req->holder, buf, sizeof buf);
+    n = hl_holder_tlv(&req->holder, buf, sizeof buf);
     if (n == 0 || strlen(req->holder.cert_no) != OCP_CERT_NO_LEN) {
         st = OCP_E_ARGS;
         goto out;

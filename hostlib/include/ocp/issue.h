@@ -57,13 +57,52 @@ OCP_API ocp_status ocp_holder_digest(ocp_keystore *ks, uint8_t suite,
 /**
  * Check the issuer signature over the public data.
  * @param[in] der  issuer public key (SubjectPublicKeyInfo DER)
- * @return OCP_OK or OCP_E_SIGNATURE.
+ * @return OCP_OK, OCP_E_SIGNATURE, or OCP_E_ARGS for a NULL argument or a
+ *         key that does not decode.
  */
 OCP_API ocp_status ocp_verify_public(const ocp_public_info *pub,
                                      const uint8_t *der, size_t der_len);
 
 /** The signed message: "OCPS" | card id | suite | issue | expiry | digest. */
 OCP_API void ocp_public_message(const ocp_public_info *pub, uint8_t out[33]);
+
+/* ---- the desk's later jobs (desk.c) ------------------------------------ */
+
+/**
+ * Replace the holder record and re-sign, in one atomic card command.
+ * @param[in] t         transport to the card
+ * @param[in] holder    the new record (all fields)
+ * @param[in] terminal_id, datetime  the desk and now
+ */
+OCP_API ocp_status ocp_update_holder(ocp_transport *t, ocp_keystore *ks,
+                                     const ocp_holder *holder,
+                                     uint32_t terminal_id, uint32_t datetime);
+
+/**
+ * Renew a card in place: entitlements that end with the card are extended
+ * to the new expiry, then the new expiry is written with a new signature
+ * (atomically).  Safe to repeat after an interruption.
+ */
+OCP_API ocp_status ocp_renew_in_place(ocp_transport *t, ocp_keystore *ks,
+                                      uint16_t new_expiry,
+                                      uint32_t terminal_id,
+                                      uint32_t datetime);
+
+/**
+ * Renew onto a new card: the old card is blocked first (so nothing is
+ * consumed while its values are copied), the new blank card is issued with
+ * the same holder and the remaining counters and balances, then the old
+ * card is terminated.  Repeating it after an interruption finishes the job
+ * from wherever it stopped; it never leaves two usable cards.
+ * @param[in] old_t, new_t  the two cards (two readers)
+ * @param[in] pin           the holder's PIN for the new card
+ * @param[out] new_info     the new card's SELECT answer (may be NULL)
+ */
+OCP_API ocp_status ocp_renew_onto(ocp_transport *old_t, ocp_transport *new_t,
+                                  ocp_keystore *ks, uint16_t new_expiry,
+                                  const char *pin, uint32_t terminal_id,
+                                  uint32_t datetime,
+                                  ocp_select_info *new_info);
 
 #ifdef __cplusplus
 }
