@@ -31,6 +31,9 @@ struct cli {
     int trace;           /* --trace: APDUs on stderr, payloads masked */
     int verbose;
     long wait_ms;        /* how long to wait for a card */
+    uint32_t terminal_id; /* --terminal-id: this desk or terminal */
+    int quiet;           /* -q: errors only */
+    char pin[9];         /* a PIN already read, for the kiosk session */
 };
 
 int cmd_readers(struct cli *c, int argc, char **argv);
@@ -50,5 +53,29 @@ uint32_t cli_now(void);
 uint8_t cli_role(const char *name);
 const char *cli_role_name(uint8_t role);
 void cli_hex(FILE *f, const uint8_t *p, size_t n);
+/* SERVICE:DOMAIN:pass | SERVICE:DOMAIN:counter:N[:month|year] |
+ * SERVICE:DOMAIN:balance:FEN, valid from..to; 0 or -1. */
+int cli_parse_entitlement(const char *spec, uint16_t from, uint16_t to,
+                          ocp_entitlement *e);
+/* The holder's PIN: from OCP_PIN, else asked on the terminal without echo,
+ * else one line of standard input.  0, or -1 with a message. */
+int cli_read_pin(const char *prompt, char out[9]);
+/* Connect, open the key store and a session as `role` (PIN verified for
+ * the kiosk).  On failure prints why and returns the exit code. */
+int cli_open(struct cli *c, uint8_t role, ocp_transport **t,
+             ocp_keystore **ks, ocp_session **s, ocp_select_info *info);
+void cli_close(ocp_transport *t, ocp_keystore *ks, ocp_session *s);
+/* Parses YYYY-MM-DD into days since 2000-01-01; 0 or -1. */
+int cli_parse_date(const char *s, uint16_t *day);
+
+int cmd_read(struct cli *c, int argc, char **argv);
+int cmd_log(struct cli *c, int argc, char **argv);
+int cmd_update(struct cli *c, int argc, char **argv);
+int cmd_grant(struct cli *c, int argc, char **argv);
+int cmd_renew(struct cli *c, int argc, char **argv);
+int cmd_pin(struct cli *c, int argc, char **argv);
+int cmd_block(struct cli *c, int argc, char **argv);
+int cmd_unblock(struct cli *c, int argc, char **argv);
+int cmd_terminate(struct cli *c, int argc, char **argv);
 
 #endif

@@ -17,59 +17,6 @@
 #include "cli.h"
 #include "ocp_wire.h"
 
-static int parse_entitlement(const char *spec, uint16_t from, uint16_t to,
-                             ocp_entitlement *e)
-{
-    char buf[128], *parts[5] = {NULL};
-    char *save = NULL, *tok;
-    int n = 0;
-    unsigned long v;
-
-    if (strlen(spec) >= sizeof buf)
-        return -1;
-    strcpy(buf, spec);
-    for (tok = strtok_r(buf, ":", &save); tok && n < 5;
-         tok = strtok_r(NULL, ":", &save))
-        parts[n++] = tok;
-    if (n < 3)
-        return -1;
-    memset(e, 0, sizeof *e);
-    v = strtoul(parts[0], &tok, 0);
-    if (*tok || v == 0 || v > 0xFFFF)
-        return -1;
-    e->service = (uint16_t)v;
-    e->domain = cli_role(parts[1]);
-    if (e->domain < OCP_ROLE_TRANSIT || e->domain > OCP_ROLE_VENUE)
-        return -1;
-    e->valid_from = from;
-    e->valid_to = to;
-    if (strcmp(parts[2], "pass") == 0) {
-        e->kind = OCP_KIND_PASS;
-        return n == 3 ? 0 : -1;
-    }
-    if (n < 4)
-        return -1;
-    v = strtoul(parts[3], &tok, 10);
-    if (*tok || v == 0 || v > 0xFFFFFFFFul)
-        return -1;
-    e->remaining = (uint32_t)v;
-    if (strcmp(parts[2], "balance") == 0) {
-        e->kind = OCP_KIND_BALANCE;
-        return n == 4 ? 0 : -1;
-    }
-    if (strcmp(parts[2], "counter") != 0)
-        return -1;
-    e->kind = OCP_KIND_COUNTER;
-    e->limit = e->remaining;
-    if (n == 5 && strcmp(parts[4], "month") == 0)
-        e->period = OCP_PERIOD_MONTH;
-    else if (n == 5 && strcmp(parts[4], "year") == 0)
-        e->period = OCP_PERIOD_YEAR;
-    else if (n != 4)
-        return -1;
-    return 0;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ocp --keys URI issue --name NAME --cert NUMBER "
@@ -177,7 +124,7 @@ int cmd_issue(struct cli *c, int argc, char **argv)
     req.expiry_date = (uint16_t)(req.issue_date + years * 365 + years / 4);
     req.terminal_id = 0xD0000001u;
     for (i = 0; i < n_specs; i++) {
-        if (parse_entitlement(specs[i], req.issue_date, req.expiry_date,
+        if (cli_parse_entitlement(specs[i], req.issue_date, req.expiry_date,
                               &ents[i]) != 0) {
             fprintf(stderr, "ocp issue: bad entitlement '%s'\n", specs[i]);
             usage(stderr);

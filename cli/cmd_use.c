@@ -15,11 +15,12 @@
 
 #include "cli.h"
 #include "ocp_wire.h"
+#include "output.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ocp --keys URI use --role ROLE --service CODE "
-               "[--amount N] --terminal-id ID --seq N\n"
+               "[--amount N] [--terminal-id ID] --seq N\n"
                "ROLE: transit, medical, rehab, assistive, subsidy, venue\n");
 }
 
@@ -34,8 +35,8 @@ int cmd_use(struct cli *c, int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     uint8_t role = 0;
-    unsigned long service = 0, amount = 1, terminal = 0, seq = 0;
-    int have_terminal = 0, have_seq = 0, o, rc = EXIT_OK;
+    unsigned long service = 0, amount = 1, terminal = c->terminal_id, seq = 0;
+    int have_seq = 0, o, rc = EXIT_OK;
     ocp_transport *t = NULL;
     ocp_keystore *ks = NULL;
     ocp_session *s = NULL;
@@ -55,7 +56,6 @@ int cmd_use(struct cli *c, int argc, char **argv)
             break;
         case 't':
             terminal = strtoul(optarg, NULL, 0);
-            have_terminal = 1;
             break;
         case 'q':
             seq = strtoul(optarg, NULL, 0);
@@ -70,7 +70,7 @@ int cmd_use(struct cli *c, int argc, char **argv)
         }
     }
     if (role < OCP_ROLE_TRANSIT || role > OCP_ROLE_VENUE || service == 0 ||
-        service > 0xFFFF || !have_terminal || !have_seq ||
+        service > 0xFFFF || !have_seq ||
         terminal > 0xFFFFFFFFul || seq > 0xFFFFFFFFul ||
         amount > 0xFFFFFFFFul || optind != argc) {
         usage(stderr);
@@ -90,19 +90,23 @@ int cmd_use(struct cli *c, int argc, char **argv)
         st = ocp_consume(s, (uint16_t)service, (uint32_t)amount,
                          (uint32_t)seq, &tx);
     if (st != OCP_OK) {
-        if (c->json)
-            printf("{\"result\":\"refused\",\"reason\":\"%s\"}\n",
-                   ocp_strerror(st));
+        if (c->json) {
+            json_t *v = json_object();
+            json_object_set_new(v, "result", json_string("refused"));
+            json_object_set_new(v, "reason", json_string(ocp_strerror(st)));
+            out_print(1, v, NULL);
+        }
         rc = cli_fail("refused", st);
         goto out;
     }
     if (c->json) {
-        printf("{\"result\":\"accepted\",\"role\":\"%s\",\"service\":%lu,"
-               "\"counter\":%u,\"remaining\":%u,\"repeat\":%s,\"cert\":\"",
-               cli_role_name(role), service, tx.counter, tx.remaining,
-               (tx.flags & OCP_TXF_REPEAT) ? "true" : "false");
-        cli_hex(stdout, tx.cert, 8);
-        printf("\"}\n");
+        json_t *v = out_tx(&tx);
+        char code[8];
+        snprintf(code, sizeof code, "0x%04lX", service);
+        json_object_set_new(v, "result", json_string("accepted"));
+        json_object_set_new(v, "role", json_string(cli_role_name(role)));
+        json_object_set_new(v, "service", json_string(code));
+        out_print(1, v, NULL);
     } else {
         printf("accepted: %s service 0x%04lX, transaction %u, remaining %u%s, "
                "certificate ",

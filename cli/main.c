@@ -22,6 +22,15 @@ static const struct {
     {"readers", cmd_readers, "list the card readers"},
     {"info", cmd_info, "show a card's public data and check its signature"},
     {"issue", cmd_issue, "personalise a blank card for a holder"},
+    {"read", cmd_read, "what a role may see of a card"},
+    {"log", cmd_log, "the card's log of uses, as a role may see it"},
+    {"update", cmd_update, "change the holder record (re-signed)"},
+    {"grant", cmd_grant, "grant, revoke or credit entitlements"},
+    {"renew", cmd_renew, "renew a card in place or onto a new card"},
+    {"pin", cmd_pin, "change or unblock the holder's PIN"},
+    {"block", cmd_block, "block a card"},
+    {"unblock", cmd_unblock, "unblock a blocked card"},
+    {"terminate", cmd_terminate, "terminate a card for good"},
     {"use", cmd_use, "one transaction at a service point"},
 };
 
@@ -35,6 +44,8 @@ static void usage(FILE *f)
                "  --json                   machine-readable output\n"
                "  --trace                  show APDUs on stderr (protected payloads masked)\n"
                "  --wait SECONDS           wait this long for a card (default 0)\n"
+               "  --terminal-id ID         this desk's or terminal's id\n"
+               "  -q, --quiet              print errors only\n"
                "  -v, --verbose            more detail on stderr\n"
                "  -h, --help               this help; COMMAND --help for a command\n\n"
                "Commands:\n");
@@ -54,6 +65,8 @@ int main(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {"trace", no_argument, NULL, 't'},
         {"wait", required_argument, NULL, 'w'},
+        {"terminal-id", required_argument, NULL, 'T'},
+        {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -62,8 +75,9 @@ int main(int argc, char **argv)
     int o;
 
     memset(&c, 0, sizeof c);
+    c.terminal_id = 0xD0000001u; /* a desk, unless told otherwise */
     /* Global options stop at the command name. */
-    while ((o = getopt_long(argc, argv, "+r:vh", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "+r:vqh", opts, NULL)) != -1) {
         switch (o) {
         case 'r':
             c.reader = optarg;
@@ -83,6 +97,19 @@ int main(int argc, char **argv)
         case 'v':
             c.verbose++;
             break;
+        case 'q':
+            c.quiet = 1;
+            break;
+        case 'T': {
+            char *end;
+            unsigned long id = strtoul(optarg, &end, 0);
+            if (*end || id > 0xFFFFFFFFul) {
+                fprintf(stderr, "ocp: --terminal-id is a 32-bit number\n");
+                return EXIT_USAGE;
+            }
+            c.terminal_id = (uint32_t)id;
+            break;
+        }
         case 'h':
             usage(stdout);
             return EXIT_OK;

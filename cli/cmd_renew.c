@@ -1,0 +1,129 @@
+/*
+ * ocp renew: extend an expiring card, in place or onto a new card.
+ *
+ *   ocp --keys URI renew [--years N | --expiry DATE]
+ *   ocp --keys URI -r OLD renew --onto NEW [--years N | --expiry DATE]
+ *
+ * Onto a new card (a blank one in reader NEW): the old card is blocked,
+ * the new one issued with the same holder and what is left on the old
+ * one, then the old card is terminated.  Repeating the command after an
+ * interruption finishes the job.  The new card's PIN comes from OCP_PIN or
+ * the terminal.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ocp/pcsc.h"
+#include "ocp_wire.h"
+#include "output.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ocp --keys URI [-r OLD] renew [--onto NEW] [--years N "
+               "| --expiry YYYY-MM-DD]\n");
+}
+
+int cmd_renew(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"years", required_argument, NULL, 'y'},
+        {"expiry", required_argument, NULL, 'e'},
+        {"onto", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *onto = NULL, *expiry = NULL;
+    long years = 10;
+    uint16_t new_expiry, today = (uint16_t)(cli_now() / 1440u);
+    ocp_transport *t = NULL, *t2 = NULL;
+    ocp_keystore *ks = NULL;
+    ocp_select_info info;
+    ocp_status st;
+    int o, rc = EXIT_OK;
+
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'y':
+            years = strtol(optarg, NULL, 10);
+            break;
+        case 'e':
+            expiry = optarg;
+            break;
+        case 'o':
+            onto = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc || years < 1 || years > 20) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (expiry) {
+        if (cli_parse_date(expiry, &new_expiry) != 0 || new_expiry <= today) {
+            fprintf(stderr, "ocp renew: --expiry must be a date after today\n");
+            return EXIT_USAGE;
+        }
+    } else {
+        new_expiry = (uint16_t)(today + years * 365 + years / 4);
+    }
+    st = cli_keystore(c, &ks);
+    if (st != OCP_OK)
+        return cli_fail("opening the key store", st);
+    st = cli_connect(c, &t);
+    if (st != OCP_OK) {
+        rc = cli_fail("connecting", st);
+        goto out;
+    }
+    if (onto == NULL) {
+        st = ocp_renew_in_place(t, ks, new_expiry, c->terminal_id, cli_now());
+        memset(&info, 0, sizeof info);
+        if (st == OCP_OK)
+            st = ocp_select(t, &info);
+    } else {
+        struct cli other = *c;
+        char pin[9];
+        other.reader = onto;
+        st = cli_connect(&other, &t2);
+        if (st != OCP_OK) {
+            rc = cli_fail("connecting to the new card", st);
+            goto out;
+        }
+        if (cli_read_pin("PIN for the new card", pin) != 0) {
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        st = ocp_renew_onto(t, t2, ks, new_expiry, pin, c->terminal_id,
+                            cli_now(), &info);
+        memset(pin, 0, sizeof pin);
+    }
+    if (st != OCP_OK) {
+        rc = cli_fail("renewing", st);
+    } else {
+        json_t *v = json_object();
+        json_object_set_new(v, "card_id", out_hex(info.card_id, 8));
+        json_object_set_new(v, "expiry_date", out_date(new_expiry));
+        json_object_set_new(v, "onto_new_card", json_boolean(onto != NULL));
+        if (c->json) {
+            out_print(1, v, NULL);
+        } else {
+            printf("card %s valid until %s%s\n",
+                   json_string_value(json_object_get(v, "card_id")),
+                   json_string_value(json_object_get(v, "expiry_date")),
+                   onto ? " (the old card is terminated)" : "");
+            json_decref(v);
+        }
+    }
+out:
+    cli_close(t, ks, NULL);
+    if (t2)
+        t2->ops->close(t2);
+    return rc;
+}

@@ -1,0 +1,123 @@
+/* Opening a card session for a subcommand, and reading a PIN. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ocp_wire.h"
+
+int cli_read_pin(const char *prompt, char out[9])
+{
+    const char *env = getenv("OCP_PIN");
+    char line[64];
+    size_t n;
+
+    if (env != NULL) {
+        if (strlen(env) > 8) {
+            fprintf(stderr, "ocp: OCP_PIN is longer than 8 digits\n");
+            return -1;
+        }
+        strcpy(out, env);
+        return 0;
+    }
+    if (isatty(STDIN_FILENO)) {
+        struct termios old, quiet;
+        fprintf(stderr, "%s: ", prompt);
+        tcgetattr(STDIN_FILENO, &old);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+        if (fgets(line, sizeof line, stdin) == NULL)
+            line[0] = '\0';
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    } else if (fgets(line, sizeof line, stdin) == NULL) {
+        line[0] = '\0';
+    }
+    n = strcspn(line, "\r\n");
+    line[n] = '\0';
+    if (n < 4 || n > 8 || strspn(line, "0123456789") != n) {
+        fprintf(stderr, "ocp: a PIN has 4 to 8 digits\n");
+        memset(line, 0, sizeof line);
+        return -1;
+    }
+    strcpy(out, line);
+    memset(line, 0, sizeof line);
+    return 0;
+}
+
+int cli_open(struct cli *c, uint8_t role, ocp_transport **t,
+             ocp_keystore **ks, ocp_session **s, ocp_select_info *info)
+{
+    ocp_select_info local;
+    ocp_status st;
+    *t = NULL;
+    *ks = NULL;
+    *s = NULL;
+    if (info == NULL)
+        info = &local;
+    st = cli_keystore(c, ks);
+    if (st != OCP_OK)
+        return cli_fail("opening the key store", st);
+    st = cli_connect(c, t);
+    if (st != OCP_OK) {
+        cli_close(NULL, *ks, NULL);
+        *ks = NULL;
+        return cli_fail("connecting", st);
+    }
+    st = ocp_open_role(*t, *ks, role, c->terminal_id, cli_now(), info, NULL,
+                       s);
+    if (st == OCP_OK && role == OCP_ROLE_KIOSK) {
+        char pin[9];
+        int left = -1;
+        if (c->pin[0])
+            strcpy(pin, c->pin);
+        else if (cli_read_pin("holder's PIN", pin) != 0) {
+            st = OCP_E_ARGS;
+        } else {
+            st = ocp_verify_pin(*s, pin, &left);
+            memset(pin, 0, sizeof pin);
+            if (st == OCP_E_PIN_WRONG)
+                fprintf(stderr, "ocp: wrong PIN, %d tries left\n", left);
+        }
+    }
+    if (st != OCP_OK) {
+        cli_close(*t, *ks, *s);
+        *t = NULL;
+        *ks = NULL;
+        *s = NULL;
+        return cli_fail("opening a session", st);
+    }
+    return EXIT_OK;
+}
+
+void cli_close(ocp_transport *t, ocp_keystore *ks, ocp_session *s)
+{
+    ocp_session_close(s);
+    ocp_keystore_close(ks);
+    if (t)
+        t->ops->close(t);
+}
+
+int cli_parse_date(const char *s, uint16_t *day)
+{
+    int y, m, d;
+    long days, era, yoe, doy, doe, yy;
+    char tail;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || y < 2000 ||
+        y > 2178 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return -1;
+    if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+        return -1;
+    yy = y - (m <= 2);
+    era = yy / 400;
+    yoe = yy - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    days = era * 146097 + doe - 730425;
+    *day = (uint16_t)days;
+    return 0;
+}

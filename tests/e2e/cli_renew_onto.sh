@@ -1,0 +1,40 @@
+#!/bin/bash
+# e2e_cli_renew_onto: renewal onto a new card with two readers: the new card
+# carries what was left on the old one, and the old card ends terminated.
+. "$(dirname "$0")/common.sh"
+
+OCP="$OCP_BUILD_DIR/bin/ocp"
+KEYS="dev:$E2E_TMP/keys"
+READER1="Virtual PCD 00 01"
+json() {
+    /usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+cleanup_second() { card_stop 35964 >/dev/null 2>&1 || true; }
+trap 'cleanup_second; e2e_cleanup' EXIT
+
+e2e_card_start "$E2E_TMP/old.img" 35963
+card_start "$E2E_TMP/new.img" 35964
+"$OCP" -r "$READER0" --keys "$KEYS" issue --name "王五" \
+    --cert 11010119700101123471 --district 110108 --pin 2468 \
+    --entitlement 0x0201:medical:counter:2:month \
+    --entitlement 0x0401:assistive:balance:500000 >/dev/null || fail issue
+"$OCP" -r "$READER0" --keys "$KEYS" --terminal-id 0x0C000001 use \
+    --role assistive --service 0x0401 --amount 120000 --seq 1 >/dev/null ||
+    fail "use"
+OCP_PIN=1234 "$OCP" -r "$READER0" --keys "$KEYS" --json renew \
+    --onto "$READER1" --years 5 >"$E2E_TMP/renew.json" || fail "renew onto"
+[[ $(json "$E2E_TMP/renew.json" 'j["onto_new_card"]') == True ]] || fail "not onto"
+
+"$OCP" -r "$READER0" --json info >"$E2E_TMP/old.json"
+[[ $(json "$E2E_TMP/old.json" 'j["state"]') == terminated ]] ||
+    fail "old card not terminated"
+OCP_PIN=1234 "$OCP" -r "$READER1" --keys "$KEYS" --json read --role kiosk \
+    >"$E2E_TMP/new.json" || fail "read new card"
+[[ $(json "$E2E_TMP/new.json" 'j["holder"]["name"]') == "王五" ]] || fail "holder"
+[[ $(json "$E2E_TMP/new.json" '[e.get("balance_fen") for e in j["entitlements"] if e["kind"]=="balance"][0]') == 380000 ]] ||
+    fail "balance not carried: $(cat "$E2E_TMP/new.json")"
+# Running it again changes nothing and says it is done.
+OCP_PIN=1234 "$OCP" -r "$READER0" --keys "$KEYS" renew --onto "$READER1" \
+    --years 5 >/dev/null 2>&1 && fail "a terminated card renewed again"
+card_stop 35964
+echo PASS
