@@ -107,7 +107,6 @@ int cmd_info(struct cli *c, int argc, char **argv)
     }
 out:
     ocp_keystore_close(ks);
-    if (t)
-        t->ops->close(t);
+    cli_close(t, NULL, NULL);
     return rc;
 }

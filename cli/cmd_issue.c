@@ -160,7 +160,6 @@ int cmd_issue(struct cli *c, int argc, char **argv)
 out:
     memset(req.pin, 0, sizeof req.pin);
     ocp_keystore_close(ks);
-    if (t)
-        t->ops->close(t);
+    cli_close(t, NULL, NULL);
     return rc;
 }

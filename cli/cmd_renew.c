@@ -123,7 +123,6 @@ int cmd_renew(struct cli *c, int argc, char **argv)
     }
 out:
     cli_close(t, ks, NULL);
-    if (t2)
-        t2->ops->close(t2);
+    cli_close(t2, NULL, NULL);
     return rc;
 }

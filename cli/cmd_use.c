@@ -120,7 +120,6 @@ int cmd_use(struct cli *c, int argc, char **argv)
 out:
     ocp_session_close(s);
     ocp_keystore_close(ks);
-    if (t)
-        t->ops->close(t);
+    cli_close(t, NULL, NULL);
     return rc;
 }

@@ -187,6 +187,16 @@ ocp_status cli_connect(struct cli *c, ocp_transport **t)
     if (c->verbose)
         fprintf(stderr, "ocp: reader %s\n", name);
     st = ocp_pcsc_connect(name, t);
+    /* One subcommand is one exclusive transaction: no other program's
+     * APDUs can interleave with a session's. */
+    if (st == OCP_OK) {
+        st = (*t)->ops->begin(*t);
+        if (st != OCP_OK) {
+            (*t)->ops->close(*t);
+            *t = NULL;
+            return st;
+        }
+    }
     if (st == OCP_OK && c->trace) {
         ocp_transport *traced;
         st = ocp_trace_wrap(*t, stderr, &traced);

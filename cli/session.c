@@ -97,8 +97,10 @@ void cli_close(ocp_transport *t, ocp_keystore *ks, ocp_session *s)
 {
     ocp_session_close(s);
     ocp_keystore_close(ks);
-    if (t)
+    if (t) {
+        (void)t->ops->end(t);
         t->ops->close(t);
+    }
 }
 
 int cli_parse_date(const char *s, uint16_t *day)
