@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "ocp_wire.h"
+#include "ocp/wire.h"
 #include "output.h"
 
 static void usage(FILE *f)

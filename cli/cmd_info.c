@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "ocp_wire.h"
+#include "ocp/wire.h"
 
 static const char *state_name(uint8_t s)
 {

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "ocp_wire.h"
+#include "ocp/wire.h"
 
 static void usage(FILE *f)
 {

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "ocp_wire.h"
+#include "ocp/wire.h"
 
 static int new_pin(char out[9])
 {

@@ -17,7 +17,7 @@
 
 #include "cli.h"
 #include "ocp/pcsc.h"
-#include "ocp_wire.h"
+#include "ocp/wire.h"
 #include "output.h"
 
 static void usage(FILE *f)

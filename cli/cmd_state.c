@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "ocp_wire.h"
+#include "ocp/wire.h"
 #include "output.h"
 
 static int set_state(struct cli *c, int argc, char **argv, const char *cmd,

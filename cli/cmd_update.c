@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "ocp_wire.h"
+#include "ocp/wire.h"
 #include "output.h"
 
 int cmd_update(struct cli *c, int argc, char **argv)

@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "ocp/pcsc.h"
 #include "ocp/trace.h"
-#include "ocp_wire.h"
+#include "ocp/wire.h"
 
 static const struct {
     const char *name;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ocp_wire.h"
+#include "ocp/wire.h"
 
 json_t *out_hex(const uint8_t *p, size_t n)
 {

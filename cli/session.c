@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "ocp_wire.h"
+#include "ocp/wire.h"
 
 int cli_read_pin(const char *prompt, char out[9])
 {

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "ocp_wire.h"
+#include "ocp/wire.h"
 
 int cli_parse_entitlement(const char *spec, uint16_t from, uint16_t to,
                              ocp_entitlement *e)

@@ -2,8 +2,9 @@
  * One-Card Pass wire protocol constants.
  *
  * This header is the single source of truth for every number that crosses
- * the card interface: it is included by the applet and by libocp.  The
- * meaning of each value is given in docs/PROTOCOL.md; keep the two in step.
+ * the card interface: it is included by the applet and by libocp, and
+ * installed with libocp as <ocp/wire.h>.  Macros only.  The meaning of each
+ * value is given in docs/PROTOCOL.md; keep the two in step.
  */
 #ifndef OCP_WIRE_H
 #define OCP_WIRE_H
@@ -12,7 +13,7 @@
 
 /* Application identifier F0 4F 43 50 01 ("OCP", version 1). */
 #define OCP_AID_LEN 5
-extern const uint8_t ocp_aid[OCP_AID_LEN];
+#define OCP_AID_BYTES {0xF0, 0x4F, 0x43, 0x50, 0x01}
 
 /* Class bytes.  Bit 0x04 marks a command protected by secure messaging. */
 #define OCP_CLA_ISO        0x00u

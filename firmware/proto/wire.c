@@ -1,4 +1,4 @@
 /* Wire constants that need storage; see ocp_wire.h. */
-#include "ocp_wire.h"
+#include "ocp_proto.h"
 
-const uint8_t ocp_aid[OCP_AID_LEN] = {0xF0, 0x4F, 0x43, 0x50, 0x01};
+const uint8_t ocp_aid[OCP_AID_LEN] = OCP_AID_BYTES;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "card_internal.h"
+#include "ocp_proto.h"
 
 uint8_t card_suite(const struct ocp_card *card)
 {

@@ -11,6 +11,7 @@
 #include "hostlib_internal.h"
 #include "ocp_bytes.h"
 #include "ocp_crypto.h"
+#include "ocp_proto.h"
 #include "ocp_wire.h"
 
 ocp_status ocp_status_from_sw(uint16_t sw)

@@ -30,6 +30,7 @@
 #include "ocp/export.h"
 #include "ocp/status.h"
 #include "ocp/transport.h"
+#include "ocp/wire.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,7 +40,7 @@ extern "C" {
 typedef struct {
     uint8_t card_id[8];
     uint8_t suite;            /**< 1 AES, 2 SM, 0 blank card not yet set */
-    uint8_t state;            /**< OCP_STATE_* of ocp_wire.h */
+    uint8_t state;            /**< OCP_STATE_* of ocp/wire.h */
     uint8_t key_versions[9];  /**< key slots 1..9; 0xFF: absent */
     uint8_t challenge[8];     /**< the card's challenge for this session */
     uint16_t sw;              /**< 9000, 6283 (blocked) or 6285 (terminated) */
