@@ -98,8 +98,15 @@ int hl_json_fail(hl_json *j, int at_key, size_t str_off, const char *fmt,
 int hl_json_members(hl_json *j, json_t *obj, const char *const *keys,
                     size_t n, json_t **vals, int *index);
 
-/* The JSON type's name for "must be a string, not a number". */
-const char *hl_json_type_name(const json_t *v);
+/* Typed reads of the current value; each reports its own error and
+ * returns -1 on a wrong type or range. */
+int hl_json_string(hl_json *j, const json_t *v, const char **s,
+                   size_t *len);
+int hl_json_uint(hl_json *j, const json_t *v, uint32_t min, uint32_t max,
+                 uint32_t *out);
+int hl_json_bool(hl_json *j, const json_t *v, int *out);
+/* A service code: 257 or "0x0101" (or "257"). */
+int hl_json_code(hl_json *j, const json_t *v, uint16_t *code);
 
 /* ---- a holder from CSV cells (holder_file.c) ------------------------------ */
 
