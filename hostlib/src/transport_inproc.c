@@ -9,19 +9,23 @@
 #include "ocp/inproc.h"
 #include "ocp_card.h"
 #include "port_host.h"
+#include "port_test.h"
 
 struct inproc_transport {
     ocp_transport t; /* t.ctx points back at this struct */
     struct ocp_card card;
     int powered;     /* 0 after power was lost, until the next power-up */
     unsigned long card_block_calls; /* block-cipher calls inside the card */
+    unsigned memory;                /* which of the test port's memories */
 };
 
 static const struct ocp_transport_ops inproc_ops;
 
 static ocp_status power_up(struct inproc_transport *p)
 {
-    ocp_card_status st = ocp_card_power_on(&p->card);
+    ocp_card_status st;
+    port_test_select(p->memory);
+    st = ocp_card_power_on(&p->card);
     p->powered = st == OCP_CARD_OK;
     switch (st) {
     case OCP_CARD_OK:
@@ -52,6 +56,7 @@ static ocp_status inproc_transmit(ocp_transport *t, const uint8_t *capdu,
         return OCP_E_CARD_REMOVED;
     {
         unsigned long before = port_host_block_calls();
+        port_test_select(p->memory);
         st = ocp_card_process(&p->card, capdu, clen, resp, sizeof resp,
                               &got);
         p->card_block_calls += port_host_block_calls() - before;
@@ -108,10 +113,15 @@ static const struct ocp_transport_ops inproc_ops = {
 
 ocp_status ocp_inproc_open(ocp_transport **out)
 {
+    return ocp_inproc_open_memory(0, out);
+}
+
+ocp_status ocp_inproc_open_memory(unsigned memory, ocp_transport **out)
+{
     struct inproc_transport *p;
     ocp_status st;
 
-    if (out == NULL)
+    if (out == NULL || memory >= PORT_TEST_CARDS)
         return OCP_E_ARGS;
     *out = NULL;
     p = calloc(1, sizeof *p);
@@ -119,6 +129,7 @@ ocp_status ocp_inproc_open(ocp_transport **out)
         return OCP_E_NOMEM;
     p->t.ops = &inproc_ops;
     p->t.ctx = p;
+    p->memory = memory;
     st = power_up(p);
     if (st != OCP_OK) {
         inproc_close(&p->t);

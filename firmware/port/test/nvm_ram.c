@@ -3,16 +3,34 @@
 
 #include "port_test.h"
 
-static uint8_t image[OCP_NVM_SIZE];
+/* Two cards' memories, for tests that need an old and a new card at once
+ * (renewal); `image` is the selected one.  Counters and cuts are shared:
+ * a cut falls on the Nth write of whichever card writes it. */
+static uint8_t images[PORT_TEST_CARDS][OCP_NVM_SIZE];
+static uint8_t *image = images[0];
+static unsigned selected;
 static unsigned long writes;
 static unsigned long page_writes[OCP_NVM_PAGES];
 static unsigned long cut_at;   /* 0: not armed; else absolute write number */
 static unsigned torn;
 static int lost;
 
+void port_test_select(unsigned card)
+{
+    if (card < PORT_TEST_CARDS) {
+        selected = card;
+        image = images[card];
+    }
+}
+
+unsigned port_test_selected(void)
+{
+    return selected;
+}
+
 void port_test_erase(void)
 {
-    memset(image, 0xFF, sizeof image);
+    memset(image, 0xFF, OCP_NVM_SIZE);
     port_test_reset_counters();
     port_test_disarm();
     lost = 0;

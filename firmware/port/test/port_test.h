@@ -14,6 +14,10 @@
 
 #include "ocp_port.h"
 
+#define PORT_TEST_CARDS 2u
+/* Which card's memory the port reads and writes (0 or 1). */
+void port_test_select(unsigned card);
+unsigned port_test_selected(void);
 void port_test_erase(void);                      /* all 0xFF, counters 0 */
 void port_test_get_image(uint8_t out[OCP_NVM_SIZE]);
 void port_test_set_image(const uint8_t in[OCP_NVM_SIZE]);

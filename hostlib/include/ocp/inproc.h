@@ -55,6 +55,12 @@ ocp_status ocp_inproc_open(ocp_transport **out);
 ocp_status ocp_inproc_power_cycle(ocp_transport *t);
 
 /**
+ * Like ocp_inproc_open, on the test port's memory number `memory` (0 or 1),
+ * so a test can hold two cards at once (an old and a new one).
+ */
+ocp_status ocp_inproc_open_memory(unsigned memory, ocp_transport **out);
+
+/**
  * Block-cipher calls the card has made through this transport (the host
  * port counts them per thread; only those inside ocp_card_process are
  * added here).
