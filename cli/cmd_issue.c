@@ -76,7 +76,8 @@ int cmd_issue(struct cli *c, int argc, char **argv)
             req.holder.district = (uint32_t)strtoul(optarg, NULL, 10);
             break;
         case 'p':
-            if (strlen(optarg) >= sizeof req.pin) {
+            if (strlen(optarg) < 4 || strlen(optarg) >= sizeof req.pin ||
+                strspn(optarg, "0123456789") != strlen(optarg)) {
                 fprintf(stderr, "ocp issue: a PIN has 4 to 8 digits\n");
                 return EXIT_USAGE;
             }
