@@ -77,5 +77,6 @@ int cmd_pin(struct cli *c, int argc, char **argv);
 int cmd_block(struct cli *c, int argc, char **argv);
 int cmd_unblock(struct cli *c, int argc, char **argv);
 int cmd_terminate(struct cli *c, int argc, char **argv);
+int cmd_hotlist(struct cli *c, int argc, char **argv);
 
 #endif

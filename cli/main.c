@@ -32,6 +32,7 @@ static const struct {
     {"unblock", cmd_unblock, "unblock a blocked card"},
     {"terminate", cmd_terminate, "terminate a card for good"},
     {"use", cmd_use, "one transaction at a service point"},
+    {"hotlist", cmd_hotlist, "keep the list of stopped cards; sign, verify"},
 };
 
 static void usage(FILE *f)

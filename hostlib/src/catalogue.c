@@ -768,7 +768,11 @@ static int load_catalogue(hl_json *j, json_t *root, ocp_catalogue *cat,
                                 keys[i]);
 
     hl_json_push(j, idx[T_FORMAT], keys[T_FORMAT]);
-    rc = hl_json_uint(j, v[T_FORMAT], 1, 1, &format);
+    rc = hl_json_uint(j, v[T_FORMAT], 0, 0xFFFFFFFFu, &format);
+    if (rc == 0 && format != 1)
+        rc = hl_json_fail(j, 0, HL_NO_OFFSET,
+                          "format %lu is not one this libocp reads (1)",
+                          (unsigned long)format);
     hl_json_pop(j);
     if (rc != 0)
         return -1;

@@ -5,9 +5,10 @@
  * leave it.  Each master key has a version, so generations coexist during
  * a rotation.
  *
- * This release ships the development store only (fixed, public master keys
- * for tests and demos: never for real cards).  The key-file and PKCS#11
- * stores implement the same operations.
+ * Three stores implement it: the passphrase-encrypted key file
+ * (<ocp/keyfile.h>), a PKCS#11 token (<ocp/pkcs11.h>, AES suite only) and
+ * the development store below (fixed, public keys: never for real cards).
+ * A store is used by one thread at a time.
  */
 #ifndef OCP_KEYSTORE_H
 #define OCP_KEYSTORE_H
@@ -30,7 +31,9 @@ typedef struct {
     uint8_t slot;      /**< 1..10 (10: holder digest) */
     uint8_t version;   /**< 1..254 */
     uint8_t current;   /**< 1 for the version new cards get */
-    uint8_t kcv[3];    /**< key check value: E(key, 01*16), first 3 bytes */
+    uint8_t kcv[3];    /**< check value: E(key, 01*16)[0..2] in the file and
+                            dev stores; the token's CKA_CHECK_VALUE,
+                            E(key, 00*16)[0..2], in PKCS#11 */
 } ocp_key_info;
 
 /**
