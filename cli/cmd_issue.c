@@ -15,7 +15,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ocp/holder.h"
 #include "ocp/wire.h"
+#include "issue_batch.h"
 
 static void usage(FILE *f)
 {
@@ -23,8 +25,14 @@ static void usage(FILE *f)
                "--district CODE --pin PIN\n"
                "                 [--suite AES|SM] [--years N] "
                "[--entitlement SPEC]...\n"
+               "       ocp --keys URI issue --holder FILE.json "
+               "[--catalogue FILE]\n"
+               "       ocp --keys URI issue --batch FILE.csv "
+               "[--catalogue FILE]\n"
                "SPEC: SERVICE:DOMAIN:pass | SERVICE:DOMAIN:counter:N[:month|year]"
-               " | SERVICE:DOMAIN:balance:FEN\n");
+               " | SERVICE:DOMAIN:balance:FEN\n"
+               "The catalogue defaults to $OCP_CATALOGUE; PINs missing from "
+               "the files come\nfrom OCP_PIN or are asked for each card.\n");
 }
 
 int cmd_issue(struct cli *c, int argc, char **argv)
@@ -37,6 +45,9 @@ int cmd_issue(struct cli *c, int argc, char **argv)
         {"suite", required_argument, NULL, 's'},
         {"years", required_argument, NULL, 'y'},
         {"entitlement", required_argument, NULL, 'e'},
+        {"holder", required_argument, NULL, 'H'},
+        {"batch", required_argument, NULL, 'B'},
+        {"catalogue", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     ocp_entitlement ents[OCP_MAX_ENTITLEMENTS];
@@ -48,6 +59,8 @@ int cmd_issue(struct cli *c, int argc, char **argv)
     ocp_keystore *ks = NULL;
     ocp_status st;
     long years = 10;
+    const char *holder_file = NULL, *batch_file = NULL;
+    const char *catalogue = getenv("OCP_CATALOGUE");
     int o, rc = EXIT_OK;
     size_t cert_len;
 
@@ -104,6 +117,15 @@ int cmd_issue(struct cli *c, int argc, char **argv)
             }
             specs[n_specs++] = optarg;
             break;
+        case 'H':
+            holder_file = optarg;
+            break;
+        case 'B':
+            batch_file = optarg;
+            break;
+        case 'C':
+            catalogue = optarg;
+            break;
         case 'h':
             usage(stdout);
             return EXIT_OK;
@@ -111,6 +133,22 @@ int cmd_issue(struct cli *c, int argc, char **argv)
             usage(stderr);
             return EXIT_USAGE;
         }
+    }
+    if (holder_file || batch_file) {
+        if ((holder_file && batch_file) || req.holder.name[0] || n_specs ||
+            optind != argc) {
+            fprintf(stderr, "ocp issue: --holder, --batch and the holder "
+                            "options do not mix\n");
+            return EXIT_USAGE;
+        }
+        if (catalogue == NULL) {
+            fprintf(stderr, "ocp issue: the service catalogue is needed: "
+                            "--catalogue FILE or OCP_CATALOGUE\n");
+            return EXIT_USAGE;
+        }
+        return holder_file ? issue_holder_file(c, holder_file, catalogue,
+                                               req.pin)
+                           : issue_batch(c, batch_file, catalogue);
     }
     cert_len = strlen(req.holder.cert_no);
     if (!req.holder.name[0] || cert_len != OCP_CERT_NO_LEN || !req.pin[0] ||

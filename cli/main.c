@@ -7,12 +7,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "ocp/keyfile.h"
 #include "ocp/pcsc.h"
+#include "ocp/pkcs11.h"
 #include "ocp/trace.h"
 #include "ocp/wire.h"
+
+/* The --keys URI, so a failure can add the key store's own explanation. */
+static const char *keys_uri;
 
 static const struct {
     const char *name;
@@ -33,6 +40,7 @@ static const struct {
     {"terminate", cmd_terminate, "terminate a card for good"},
     {"use", cmd_use, "one transaction at a service point"},
     {"hotlist", cmd_hotlist, "keep the list of stopped cards; sign, verify"},
+    {"keys", cmd_keys, "create, list and rotate keys; export public parts"},
 };
 
 static void usage(FILE *f)
@@ -41,7 +49,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: ocp [global options] COMMAND [options]\n\n"
                "Global options:\n"
                "  -r, --reader NAME|INDEX  card reader (default: the first)\n"
-               "  --keys URI               key store: dev:DIR (development)\n"
+               "  --keys URI               key store: file:PATH, pkcs11:URI or dev:DIR\n"
                "  --json                   machine-readable output\n"
                "  --trace                  show APDUs on stderr (protected payloads masked)\n"
                "  --wait SECONDS           wait this long for a card (default 0)\n"
@@ -119,6 +127,7 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    keys_uri = c.keys;
     if (optind >= argc) {
         usage(stderr);
         return EXIT_USAGE;
@@ -139,6 +148,10 @@ int main(int argc, char **argv)
 int cli_fail(const char *what, ocp_status st)
 {
     fprintf(stderr, "ocp: %s: %s\n", what, ocp_strerror(st));
+    if (keys_uri != NULL && strncmp(keys_uri, "pkcs11:", 7) == 0 &&
+        (st == OCP_E_KEY_MISSING || st == OCP_E_CRYPTO) &&
+        ocp_pkcs11_last_error()[0])
+        fprintf(stderr, "ocp: key store: %s\n", ocp_pkcs11_last_error());
     switch (st) {
     case OCP_E_NO_SERVICE:
     case OCP_E_NO_READER:
@@ -210,16 +223,64 @@ ocp_status cli_connect(struct cli *c, ocp_transport **t)
     return st;
 }
 
+/* The key file's passphrase: OCP_KEY_PASSPHRASE, else asked without echo. */
+static int read_passphrase(char *out, size_t cap)
+{
+    const char *env = getenv("OCP_KEY_PASSPHRASE");
+    struct termios old, quiet;
+    size_t n;
+    if (env != NULL) {
+        if (strlen(env) >= cap)
+            return -1;
+        strcpy(out, env);
+        return 0;
+    }
+    if (!isatty(STDIN_FILENO)) {
+        fprintf(stderr, "ocp: set OCP_KEY_PASSPHRASE or run on a terminal\n");
+        return -1;
+    }
+    fprintf(stderr, "key file passphrase: ");
+    tcgetattr(STDIN_FILENO, &old);
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    if (fgets(out, (int)cap, stdin) == NULL)
+        out[0] = '\0';
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    fputc('\n', stderr);
+    n = strcspn(out, "\r\n");
+    out[n] = '\0';
+    return n > 0 ? 0 : -1;
+}
+
 ocp_status cli_keystore(struct cli *c, ocp_keystore **ks)
 {
+    ocp_status st;
     if (c->keys == NULL) {
-        fprintf(stderr, "ocp: --keys is required (dev:DIR)\n");
+        fprintf(stderr, "ocp: --keys is required (file:PATH, pkcs11:URI or "
+                        "dev:DIR)\n");
         return OCP_E_ARGS;
     }
     if (strncmp(c->keys, "dev:", 4) == 0)
         return ocp_keystore_dev_open(c->keys + 4, ks);
-    fprintf(stderr, "ocp: key store '%s' not supported in this release "
-                    "(dev:DIR only)\n",
+    if (strncmp(c->keys, "file:", 5) == 0) {
+        char pass[1024];
+        if (read_passphrase(pass, sizeof pass) != 0)
+            return OCP_E_ARGS;
+        st = ocp_keyfile_open(c->keys + 5, pass, ks);
+        memset(pass, 0, sizeof pass);
+        if (st != OCP_OK)
+            fprintf(stderr, "ocp: %s\n", ocp_keyfile_last_error());
+        return st;
+    }
+    if (strncmp(c->keys, "pkcs11:", 7) == 0) {
+        st = ocp_pkcs11_open(c->keys, ks);
+        if (st != OCP_OK)
+            fprintf(stderr, "ocp: %s\n", ocp_pkcs11_last_error());
+        return st;
+    }
+    fprintf(stderr, "ocp: unknown key store '%s' (file:PATH, pkcs11:URI or "
+                    "dev:DIR)\n",
             c->keys);
     return OCP_E_ARGS;
 }
