@@ -7,28 +7,19 @@
 
 #include "cli.h"
 #include "ocp/wire.h"
+#include "output.h"
 
-static const char *state_name(uint8_t s)
+static void text(json_t *v)
 {
-    static const char *const names[] = {"blank", "personalised", "active",
-                                        "blocked", "terminated"};
-    return s <= OCP_STATE_TERMINATED ? names[s] : "unknown";
-}
-
-static const char *suite_name(uint8_t s)
-{
-    return s == OCP_SUITE_AES ? "AES" : s == OCP_SUITE_SM ? "SM" : "none";
-}
-
-/* Civil date of a day count since 2000-01-01. */
-static void day_string(uint16_t day, char out[16])
-{
-    long z = (long)day + 730425, era = z / 146097, doe = z - era * 146097;
-    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
-    long m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
-    snprintf(out, 16, "%04ld-%02ld-%02ld", y % 10000, m % 100, d % 100);
+    printf("card id    %s\nsuite      %s\nstate      %s\n",
+           json_string_value(json_object_get(v, "card_id")),
+           json_string_value(json_object_get(v, "suite")),
+           json_string_value(json_object_get(v, "state")));
+    if (json_object_get(v, "issue_date"))
+        printf("issued     %s\nexpires    %s\nsignature  %s\n",
+               json_string_value(json_object_get(v, "issue_date")),
+               json_string_value(json_object_get(v, "expiry_date")),
+               json_string_value(json_object_get(v, "signature")));
 }
 
 int cmd_info(struct cli *c, int argc, char **argv)
@@ -38,7 +29,6 @@ int cmd_info(struct cli *c, int argc, char **argv)
     ocp_select_info info;
     ocp_public_info pub;
     const char *sig = "not checked (no --keys)";
-    char issue[16], expiry[16];
     ocp_status st;
     int rc = EXIT_OK;
 
@@ -84,26 +74,19 @@ int cmd_info(struct cli *c, int argc, char **argv)
                 rc = EXIT_CARD;
         }
     }
-    day_string(pub.issue_date, issue);
-    day_string(pub.expiry_date, expiry);
-    if (c->json) {
-        printf("{\"card_id\":\"");
-        cli_hex(stdout, info.card_id, 8);
-        printf("\",\"suite\":\"%s\",\"state\":\"%s\"", suite_name(info.suite),
-               state_name(info.state));
-        if (info.state != OCP_STATE_BLANK)
-            printf(",\"issue_date\":\"%s\",\"expiry_date\":\"%s\","
-                   "\"signature\":\"%s\"",
-                   issue, expiry, sig);
-        printf("}\n");
-    } else {
-        printf("card id    ");
-        cli_hex(stdout, info.card_id, 8);
-        printf("\nsuite      %s\nstate      %s\n", suite_name(info.suite),
-               state_name(info.state));
-        if (info.state != OCP_STATE_BLANK)
-            printf("issued     %s\nexpires    %s\nsignature  %s\n", issue,
-                   expiry, sig);
+    {
+        json_t *v = json_object();
+        json_object_set_new(v, "card_id", out_hex(info.card_id, 8));
+        json_object_set_new(v, "suite",
+                            json_string(out_suite_name(info.suite)));
+        json_object_set_new(v, "state",
+                            json_string(out_state_name(info.state)));
+        if (info.state != OCP_STATE_BLANK) {
+            json_object_set_new(v, "issue_date", out_date(pub.issue_date));
+            json_object_set_new(v, "expiry_date", out_date(pub.expiry_date));
+            json_object_set_new(v, "signature", json_string(sig));
+        }
+        out_print(c->json, v, text);
     }
 out:
     ocp_keystore_close(ks);

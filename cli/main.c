@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ocp/holder.h"
 #include "ocp/keyfile.h"
 #include "ocp/pcsc.h"
 #include "ocp/pkcs11.h"
@@ -289,20 +290,11 @@ uint32_t cli_now(void)
 {
     time_t now = time(NULL);
     struct tm tm;
-    long days;
+    uint16_t day = 0;
     localtime_r(&now, &tm);
-    /* Days from 2000-01-01 to the civil date (H. Hinnant). */
-    {
-        long y = tm.tm_year + 1900, m = tm.tm_mon + 1, d = tm.tm_mday;
-        long era, yoe, doy, doe;
-        y -= m <= 2;
-        era = y / 400;
-        yoe = y - era * 400;
-        doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-        doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        days = era * 146097 + doe - 730425;
-    }
-    return (uint32_t)(days * 1440 + tm.tm_hour * 60 + tm.tm_min);
+    (void)ocp_date_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                              &day);
+    return (uint32_t)day * 1440u + (uint32_t)(tm.tm_hour * 60 + tm.tm_min);
 }
 
 static const char *const role_names[] = {NULL,      "issuer",  "transit",

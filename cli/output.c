@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ocp/holder.h"
 #include "ocp/wire.h"
 
 json_t *out_hex(const uint8_t *p, size_t n)
@@ -19,34 +20,19 @@ json_t *out_hex(const uint8_t *p, size_t n)
     return json_string(buf);
 }
 
-static void civil(uint16_t day, long *y, long *m, long *d)
-{
-    long z = (long)day + 730425, era = z / 146097, doe = z - era * 146097;
-    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 json_t *out_date(uint16_t day)
 {
-    char buf[32];
-    long y, m, d;
-    civil(day, &y, &m, &d);
-    snprintf(buf, sizeof buf, "%04ld-%02ld-%02ld", y, m, d);
+    char buf[11];
+    ocp_date_format(day, buf);
     return json_string(buf);
 }
 
 json_t *out_datetime(uint32_t minutes)
 {
-    char buf[40];
-    long y, m, d;
+    char buf[32];
     uint32_t day = minutes / 1440u, min = minutes % 1440u;
-    civil(day > 0xFFFFu ? 0xFFFFu : (uint16_t)day, &y, &m, &d);
-    snprintf(buf, sizeof buf, "%04ld-%02ld-%02ldT%02u:%02u", y, m, d,
-             min / 60u, min % 60u);
+    ocp_date_format(day > 0xFFFFu ? 0xFFFFu : (uint16_t)day, buf);
+    snprintf(buf + 10, sizeof buf - 10, "T%02u:%02u", min / 60u, min % 60u);
     return json_string(buf);
 }
 

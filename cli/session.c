@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ocp/holder.h"
 #include "ocp/wire.h"
 
 int cli_read_pin(const char *prompt, char out[9])
@@ -105,21 +106,5 @@ void cli_close(ocp_transport *t, ocp_keystore *ks, ocp_session *s)
 
 int cli_parse_date(const char *s, uint16_t *day)
 {
-    int y, m, d;
-    long days, era, yoe, doy, doe, yy;
-    char tail;
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || y < 2000 ||
-        y > 2178 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-        return -1;
-    if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-        return -1;
-    yy = y - (m <= 2);
-    era = yy / 400;
-    yoe = yy - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    days = era * 146097 + doe - 730425;
-    *day = (uint16_t)days;
-    return 0;
+    return ocp_date_parse(s, day) == 0 ? 0 : -1;
 }

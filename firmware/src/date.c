@@ -13,6 +13,7 @@
  * - An issuer session sets the date outright (PUT DATA date).
  */
 #include "card_internal.h"
+#include "ocp_calendar.h"
 
 uint16_t date_of(uint32_t datetime)
 {
@@ -20,30 +21,9 @@ uint16_t date_of(uint32_t datetime)
     return day > 0xFFFFu ? 0xFFFFu : (uint16_t)day;
 }
 
-/* Civil year and month of a day count since 2000-01-01 (H. Hinnant's
- * algorithm, shifted to a March-based year; integers only). */
-static void civil(uint16_t day, uint32_t *year, uint32_t *month)
-{
-    uint32_t z = (uint32_t)day + 730425u; /* days from 0000-03-01 */
-    uint32_t era = z / 146097u;
-    uint32_t doe = z - era * 146097u;
-    uint32_t yoe = (doe - doe / 1460u + doe / 36524u - doe / 146096u) / 365u;
-    uint32_t doy = doe - (365u * yoe + yoe / 4u - yoe / 100u);
-    uint32_t mp = (5u * doy + 2u) / 153u;
-    uint32_t m = mp < 10u ? mp + 3u : mp - 9u;
-    *year = yoe + era * 400u + (m <= 2u ? 1u : 0u);
-    *month = m;
-}
-
 uint16_t date_period(uint16_t day, uint8_t period)
 {
-    uint32_t y, m;
-    if (period == OCP_PERIOD_NONE)
-        return 0;
-    civil(day, &y, &m);
-    if (period == OCP_PERIOD_YEAR)
-        return (uint16_t)(y - 2000u + 1u);
-    return (uint16_t)((y - 2000u) * 12u + m);
+    return ocp_period_of(day, period);
 }
 
 uint8_t date_observe(struct ocp_card *card, struct ocp_card_root *root,

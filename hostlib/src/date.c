@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "ocp/holder.h"
+#include "ocp_calendar.h"
 
 #define DAYS_0000_03_01_TO_2000_01_01 730425L
 #define LAST_DAY 65535L /* 2179-06-06 */
@@ -45,17 +46,12 @@ int ocp_date_from_civil(int year, int month, int mday, uint16_t *day)
 
 void ocp_date_to_civil(uint16_t day, int *year, int *month, int *mday)
 {
-    long z = (long)day + DAYS_0000_03_01_TO_2000_01_01;
-    long era = z / 146097;
-    long doe = z - era * 146097;
-    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long mp = (5 * doy + 2) / 153;
-    long d = doy - (153 * mp + 2) / 5 + 1;
-    long m = mp < 10 ? mp + 3 : mp - 9;
-    *year = (int)(yoe + era * 400 + (m <= 2));
-    *month = (int)m;
-    *mday = (int)d;
+    uint16_t y;
+    uint8_t m, d;
+    ocp_civil_from_days(day, &y, &m, &d);
+    *year = y;
+    *month = m;
+    *mday = d;
 }
 
 static int digits(const char *s, int n, int *out)

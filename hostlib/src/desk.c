@@ -9,6 +9,7 @@
 #include "hostlib_internal.h"
 #include "ocp/issue.h"
 #include "ocp_bytes.h"
+#include "ocp_calendar.h"
 #include "ocp_crypto.h"
 #include "ocp_wire.h"
 
@@ -118,24 +119,6 @@ ocp_status ocp_renew_in_place(ocp_transport *t, ocp_keystore *ks,
     return st;
 }
 
-/* What a carried counter keeps: this period's remaining uses, or a fresh
- * allowance when the old card's counter belongs to an earlier period. */
-static uint16_t period_of(uint16_t day, uint8_t period)
-{
-    /* Same arithmetic as the card (firmware/src/date.c). */
-    uint32_t z = (uint32_t)day + 730425u, era = z / 146097u;
-    uint32_t doe = z - era * 146097u;
-    uint32_t yoe = (doe - doe / 1460u + doe / 36524u - doe / 146096u) / 365u;
-    uint32_t doy = doe - (365u * yoe + yoe / 4u - yoe / 100u);
-    uint32_t mp = (5u * doy + 2u) / 153u, m = mp < 10u ? mp + 3u : mp - 9u;
-    uint32_t y = yoe + era * 400u + (m <= 2u ? 1u : 0u);
-    if (period == OCP_PERIOD_NONE)
-        return 0;
-    if (period == OCP_PERIOD_YEAR)
-        return (uint16_t)(y - 1999u);
-    return (uint16_t)((y - 2000u) * 12u + m);
-}
-
 ocp_status ocp_renew_onto(ocp_transport *old_t, ocp_transport *new_t,
                           ocp_keystore *ks, uint16_t new_expiry,
                           const char *pin, uint32_t terminal_id,
@@ -171,11 +154,13 @@ ocp_status ocp_renew_onto(ocp_transport *old_t, ocp_transport *new_t,
     if (st != OCP_OK)
         goto out;
 
+    /* A counter of the current period keeps what is left; one of an
+     * earlier period starts full, as the old card would have renewed it. */
     for (i = 0; i < n; i++) {
         if (e[i].valid_to == old_pub.expiry_date)
             e[i].valid_to = new_expiry;
         if (e[i].kind == OCP_KIND_COUNTER && e[i].period != OCP_PERIOD_NONE &&
-            e[i].period_id != period_of(today, e[i].period))
+            e[i].period_id != ocp_period_of(today, e[i].period))
             e[i].remaining = e[i].limit;
         e[i].slot = 0;
     }

@@ -35,6 +35,36 @@ for secret in 11010119900101123442 "李四" category grade physical; do
         fail "transit output shows '$secret'"
 done
 
+# Every service role: no name, no certificate number, ever; the disability
+# only for the roles that serve it.
+for role in transit medical rehab assistive subsidy venue; do
+    ocp --json read --role "$role" >"$E2E_TMP/r.json" || fail "read $role"
+    ocp read --role "$role" >"$E2E_TMP/r.txt" || fail "read $role text"
+    for secret in 11010119900101123442 "李四" 110105; do
+        ! grep -q "$secret" "$E2E_TMP/r.json" "$E2E_TMP/r.txt" ||
+            fail "$role output shows '$secret'"
+    done
+    case $role in
+    medical | rehab | assistive)
+        [[ $(json "$E2E_TMP/r.json" 'j["holder"]["category"]') == 4 ]] ||
+            fail "$role lacks the category" ;;
+    *)
+        [[ $(json "$E2E_TMP/r.json" '"holder" in j') == False ]] ||
+            fail "$role sees the holder" ;;
+    esac
+done
+
+# The reader list, as JSON.
+ocp --json readers >"$E2E_TMP/readers.json" || fail readers
+expect "reader 0" "$(json "$E2E_TMP/readers.json" 'j["readers"][0]["name"]')" "$READER0"
+expect "card present" "$(json "$E2E_TMP/readers.json" 'j["readers"][0]["card"]')" True
+
+# --trace shows APDUs but never the PIN or protected payloads.
+OCP_PIN=2468 ocp --trace read --role kiosk >/dev/null 2>"$E2E_TMP/trace"
+grep -q "bytes protected" "$E2E_TMP/trace" || fail "trace shows no protected APDU"
+grep -q "^> 00 A4 04 00" "$E2E_TMP/trace" || fail "trace lacks SELECT"
+! grep -qi "32 34 36 38\|2468" "$E2E_TMP/trace" || fail "trace shows the PIN"
+
 # Medical sees category and grade, not the name or the number.
 ocp --json read --role medical >"$E2E_TMP/medical.json" || fail "read medical"
 expect "medical category" "$(json "$E2E_TMP/medical.json" 'j["holder"]["category"]')" 4
