@@ -8,6 +8,8 @@
  *   ocp --keys URI keys rotate --suite AES|SM --slot ROLE|N
  *   ocp --keys URI keys export-issuer --suite AES|SM [--out FILE]
  *   ocp --keys file:PATH keys batch ID        (a new batch key; printed)
+ *   ocp --keys URI keys card                  (the card in the reader gets
+ *                                              the current key versions)
  */
 #include <getopt.h>
 #include <openssl/pem.h>
@@ -48,7 +50,8 @@ static void usage(FILE *f)
                "       ocp --keys URI keys rotate --suite AES|SM --slot ROLE\n"
                "       ocp --keys URI keys export-issuer --suite AES|SM "
                "[--out FILE]\n"
-               "       ocp --keys file:PATH keys batch ID (8 hex digits)\n");
+               "       ocp --keys file:PATH keys batch ID (8 hex digits)\n"
+               "       ocp --keys URI [-r READER] keys card\n");
 }
 
 static int create(struct cli *c)
@@ -204,6 +207,21 @@ int cmd_keys(struct cli *c, int argc, char **argv)
         if (f != NULL && f != stdout)
             fclose(f);
         EVP_PKEY_free(key);
+    } else if (strcmp(verb, "card") == 0 && optind == argc) {
+        ocp_transport *t = NULL;
+        unsigned changed = 0;
+        st = cli_connect(c, &t);
+        if (st == OCP_OK)
+            st = ocp_update_card_keys(t, ks, c->terminal_id, cli_now(),
+                                      &changed);
+        cli_close(t, NULL, NULL);
+        if (st != OCP_OK)
+            rc = cli_fail("changing the card's keys", st);
+        else if (c->json)
+            printf("{\"changed\":%u}\n", changed);
+        else if (!c->quiet)
+            printf("%u key%s changed on the card\n", changed,
+                   changed == 1 ? "" : "s");
     } else if (strcmp(verb, "batch") == 0 && optind == argc - 1 &&
                strlen(argv[optind]) == 8) {
         uint8_t id[4], key[16];

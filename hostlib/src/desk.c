@@ -189,3 +189,33 @@ out:
     OPENSSL_cleanse(req.pin, sizeof req.pin);
     return st;
 }
+
+ocp_status ocp_update_card_keys(ocp_transport *t, ocp_keystore *ks,
+                                uint32_t terminal_id, uint32_t datetime,
+                                unsigned *changed)
+{
+    ocp_select_info info;
+    ocp_session *s = NULL;
+    ocp_status st;
+    unsigned n = 0;
+    uint8_t slot;
+
+    if (t == NULL || ks == NULL)
+        return OCP_E_ARGS;
+    st = ocp_open_role(t, ks, OCP_ROLE_ISSUER, terminal_id, datetime, &info,
+                       NULL, &s);
+    /* Slots 2..9 first and the issuer key last: the session in use was
+     * opened with the old issuer key, and a repeat must still open one. */
+    for (slot = 2; st == OCP_OK && slot <= OCP_KEY_SLOTS + 1; slot++) {
+        uint8_t which = slot == OCP_KEY_SLOTS + 1 ? OCP_ROLE_ISSUER : slot;
+        uint8_t want = ks->ops->version(ks, info.suite, which);
+        if (want == 0 || info.key_versions[which - 1] == want)
+            continue;
+        st = hl_put_key(s, ks, info.suite, which);
+        n++;
+    }
+    ocp_session_close(s);
+    if (changed != NULL)
+        *changed = n;
+    return st;
+}

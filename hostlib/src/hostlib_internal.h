@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "ocp/card.h"
+#include "ocp/keystore.h"
 #include "ocp_sm.h"
 
 struct ocp_session {
@@ -24,5 +25,9 @@ ocp_status hl_exchange(ocp_transport *t, const uint8_t *capdu, size_t clen,
 /* The holder record as PUT DATA carries it (tags 01..05); 0 if it does
  * not fit or a field is too long. */
 size_t hl_holder_tlv(const ocp_holder *h, uint8_t *out, size_t cap);
+
+/* Loads the store's current key of `slot` into the card (issuer session). */
+ocp_status hl_put_key(ocp_session *s, ocp_keystore *ks, uint8_t suite,
+                      uint8_t slot);
 
 #endif

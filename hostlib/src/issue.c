@@ -105,7 +105,7 @@ ocp_status ocp_open_role(ocp_transport *t, ocp_keystore *ks, uint8_t role,
 
 /* PUT KEY for one slot: the key is encrypted by secure messaging and
  * checked by its KCV before the card stores it. */
-static ocp_status put_key(ocp_session *s, ocp_keystore *ks, uint8_t suite,
+ocp_status hl_put_key(ocp_session *s, ocp_keystore *ks, uint8_t suite,
                           uint8_t slot)
 {
     uint8_t data[19], version = ks->ops->version(ks, suite, slot);
@@ -237,9 +237,9 @@ ocp_status ocp_issue_card(ocp_transport *t, ocp_keystore *ks,
     /* Role keys, the transaction key, and the issuer key last: until then
      * a cut leaves a card the transport key still opens. */
     for (slot = 2; slot <= OCP_KEY_SLOTS; slot++)
-        if ((st = put_key(s, ks, req->suite, slot)) != OCP_OK)
+        if ((st = hl_put_key(s, ks, req->suite, slot)) != OCP_OK)
             goto out;
-    if ((st = put_key(s, ks, req->suite, OCP_ROLE_ISSUER)) != OCP_OK)
+    if ((st = hl_put_key(s, ks, req->suite, OCP_ROLE_ISSUER)) != OCP_OK)
         goto out;
     if ((st = ocp_set_state(s, OCP_STATE_PERSONALISED)) != OCP_OK)
         goto out;

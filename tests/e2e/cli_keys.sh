@@ -54,6 +54,16 @@ e2e_card_start "$E2E_TMP/card.img" 35963 --card-id 4F43500000000007 --batch-key 
     fail "signature with the key file"
 "$OCP" -r "$READER0" --keys "file:$KF" --terminal-id 0x0B000001 use \
     --role transit --service 0x0101 --seq 1 >/dev/null || fail "use with the key file"
+# Key change: the SM card holds SM transit version 1; rotate it in the
+# store and bring the card up to date.
+"$OCP" --keys "file:$KF" keys rotate --suite SM --slot transit >/dev/null || fail rotate2
+"$OCP" -r "$READER0" --keys "file:$KF" --json keys card >"$E2E_TMP/kc.json" || fail "keys card"
+grep -q '"changed": *1' "$E2E_TMP/kc.json" || fail "keys card: $(cat "$E2E_TMP/kc.json")"
+"$OCP" -r "$READER0" --json info | grep -q '"state": *"active"' || fail "card state"
+"$OCP" -r "$READER0" --keys "file:$KF" --terminal-id 0x0B000001 use \
+    --role transit --service 0x0101 --seq 2 >/dev/null || fail "use after key change"
+"$OCP" -r "$READER0" --keys "file:$KF" --json keys card | grep -q '"changed": *0' ||
+    fail "a second keys card changed something"
 card_stop 35963
 
 # A PKCS#11 token: keys made inside it; an AES card issued and used.

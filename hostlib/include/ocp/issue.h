@@ -104,6 +104,17 @@ OCP_API ocp_status ocp_renew_onto(ocp_transport *old_t, ocp_transport *new_t,
                                   uint32_t datetime,
                                   ocp_select_info *new_info);
 
+/**
+ * Bring the card's keys to the key store's current versions (after
+ * `ocp keys rotate`): every slot whose version differs gets the current
+ * key by PUT KEY, the issuer key last.  Each slot is one atomic command, so
+ * a repeat after an interruption finishes the job.
+ * @param[out] changed  how many slots were changed (may be NULL)
+ */
+OCP_API ocp_status ocp_update_card_keys(ocp_transport *t, ocp_keystore *ks,
+                                        uint32_t terminal_id,
+                                        uint32_t datetime, unsigned *changed);
+
 #ifdef __cplusplus
 }
 #endif
