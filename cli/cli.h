@@ -79,5 +79,6 @@ int cmd_unblock(struct cli *c, int argc, char **argv);
 int cmd_terminate(struct cli *c, int argc, char **argv);
 int cmd_hotlist(struct cli *c, int argc, char **argv);
 int cmd_keys(struct cli *c, int argc, char **argv);
+int cmd_terminal(struct cli *c, int argc, char **argv);
 
 #endif

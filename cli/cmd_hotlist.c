@@ -150,7 +150,10 @@ int cmd_hotlist(struct cli *c, int argc, char **argv)
         usage(stdout);
         return EXIT_OK;
     }
-    optind = 2;
+    /* The verb is the program name of the options that follow it. */
+    argc--;
+    argv++;
+    optind = 0;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
         case 'l':

@@ -148,7 +148,10 @@ int cmd_keys(struct cli *c, int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     verb = argv[1];
-    optind = 2;
+    /* The verb is the program name of the options that follow it. */
+    argc--;
+    argv++;
+    optind = 0;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
         case 's':

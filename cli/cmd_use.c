@@ -16,12 +16,47 @@
 #include "cli.h"
 #include "ocp/wire.h"
 #include "output.h"
+#include "service_setup.h"
+#include "tap_output.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ocp --keys URI use --role ROLE --service CODE "
                "[--amount N] [--terminal-id ID] --seq N\n"
+               "       ocp --keys URI --terminal-id ID use --role ROLE "
+               "--service CODE --journal FILE\n"
+               "           [--hotlist FILE] [--passback MINUTES] [--bell]\n"
                "ROLE: transit, medical, rehab, assistive, subsidy, venue\n");
+}
+
+/* With a journal, `use` is one tap exactly as the terminal loop runs it:
+ * the sequence number comes from the journal, a torn earlier tap of the
+ * same card is finished, the hotlist and the passback window apply. */
+static int use_with_journal(struct cli *c, int argc, char **argv)
+{
+    struct service_setup svc;
+    ocp_transport *t = NULL;
+    ocp_tap_result res;
+    ocp_status st;
+    int rc = service_setup_parse(c, argc, argv, "use", &svc, NULL);
+    if (rc != EXIT_OK)
+        return rc == -1 ? EXIT_OK : rc;
+    st = cli_connect(c, &t);
+    if (st == OCP_OK) {
+        svc.params.datetime = cli_now();
+        st = ocp_tap(t, &svc.params, &res);
+    }
+    if (st == OCP_OK) {
+        tap_show(c, &svc.params, &res, svc.large, svc.bell);
+        rc = tap_exit_code(&res);
+    } else {
+        rc = cli_fail("the tap was interrupted (tap again: it will not be "
+                      "charged twice)",
+                      st);
+    }
+    cli_close(t, NULL, NULL);
+    service_setup_free(&svc);
+    return rc;
 }
 
 int cmd_use(struct cli *c, int argc, char **argv)
@@ -43,6 +78,9 @@ int cmd_use(struct cli *c, int argc, char **argv)
     ocp_tx_result tx;
     ocp_status st;
 
+    for (o = 1; o < argc; o++)
+        if (strncmp(argv[o], "--journal", 9) == 0)
+            return use_with_journal(c, argc, argv);
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
         case 'r':

@@ -40,6 +40,7 @@ static const struct {
     {"unblock", cmd_unblock, "unblock a blocked card"},
     {"terminate", cmd_terminate, "terminate a card for good"},
     {"use", cmd_use, "one transaction at a service point"},
+    {"terminal", cmd_terminal, "a validator or counter loop"},
     {"hotlist", cmd_hotlist, "keep the list of stopped cards; sign, verify"},
     {"keys", cmd_keys, "create, list and rotate keys; export public parts"},
 };
@@ -137,7 +138,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[optind], commands[i].name) == 0) {
             int sub_argc = argc - optind;
             char **sub_argv = argv + optind;
-            optind = 1; /* the subcommand parses its own options */
+            optind = 0; /* GNU getopt: a full restart for the subcommand */
             return commands[i].run(&c, sub_argc, sub_argv);
         }
     }

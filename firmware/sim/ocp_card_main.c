@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -62,6 +63,13 @@ static uint8_t atr[] = {0x3B, 0x8B, 0x80, 0x01, 0x80, 0x53, 0x4F, 0x43, 0x50,
                         0xF5, 0xF0, 0x4F, 0x43, 0x50, 0x01, 0x00};
 
 static int verbosity;
+
+/* Fault injection for tests of torn exchanges (never set in service):
+ * die right after the card processed (and committed) APDU number N, before
+ * its answer is sent; delay every answer by some milliseconds. */
+static unsigned long exit_after_apdus;
+static unsigned long response_delay_ms;
+static unsigned long apdus_served;
 
 struct options {
     const char *image;
@@ -117,6 +125,9 @@ static void usage(FILE *f)
 "  -v                 log to stderr; -vv also logs APDU headers and status\n"
 "                     words (never data)\n"
 "  --help             this text\n"
+"Test only (fault injection): --test-exit-after-apdus N dies right after\n"
+"APDU N is processed, before its answer; --test-response-delay-ms MS\n"
+"delays every answer.\n"
 "\n"
 "Exit codes: 0 stopped (signal, or vpcd closed with --once); 1 usage or\n"
 "system error; 2 image refused (damaged or other format version); 3 image\n"
@@ -173,7 +184,9 @@ static int parse_args(int argc, char **argv, struct options *o)
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         int takes_value = !strcmp(a, "--image") || !strcmp(a, "--card-id") ||
                           !strcmp(a, "--batch-key") ||
-                          !strcmp(a, "--host") || !strcmp(a, "--port");
+                          !strcmp(a, "--host") || !strcmp(a, "--port") ||
+                          !strcmp(a, "--test-exit-after-apdus") ||
+                          !strcmp(a, "--test-response-delay-ms");
         if (takes_value && val == NULL) {
             fprintf(stderr, "ocp-card: %s needs a value\n", a);
             return EXIT_USAGE;
@@ -202,6 +215,10 @@ static int parse_args(int argc, char **argv, struct options *o)
                 fprintf(stderr, "ocp-card: bad --port '%s'\n", val);
                 return EXIT_USAGE;
             }
+        } else if (!strcmp(a, "--test-exit-after-apdus")) {
+            exit_after_apdus = strtoul(val, NULL, 10);
+        } else if (!strcmp(a, "--test-response-delay-ms")) {
+            response_delay_ms = strtoul(val, NULL, 10);
         } else if (!strcmp(a, "--once")) {
             o->once = 1;
             continue;
@@ -420,6 +437,18 @@ static enum serve_end serve(int fd, struct ocp_card *card,
         }
         log_at(2, "< %02X %02X (+%u bytes)", resp[rlen - 2], resp[rlen - 1],
                (unsigned)(rlen - 2));
+        if (exit_after_apdus && ++apdus_served == exit_after_apdus) {
+            /* The card leaves the field with its work done and unsaid. */
+            fprintf(stderr, "ocp-card: test: dying after APDU %lu\n",
+                    apdus_served);
+            _exit(9);
+        }
+        if (response_delay_ms) {
+            struct timespec ts;
+            ts.tv_sec = (time_t)(response_delay_ms / 1000);
+            ts.tv_nsec = (long)(response_delay_ms % 1000) * 1000000L;
+            nanosleep(&ts, NULL);
+        }
         r = vpcd_send_frame(fd, resp, rlen);
         OPENSSL_cleanse(resp, rlen);
         if (r != VPCD_OK)

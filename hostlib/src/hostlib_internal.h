@@ -30,4 +30,11 @@ size_t hl_holder_tlv(const ocp_holder *h, uint8_t *out, size_t cap);
 ocp_status hl_put_key(ocp_session *s, ocp_keystore *ks, uint8_t suite,
                       uint8_t slot);
 
+/* ocp_open_role after its SELECT was already done (its answer in info):
+ * a tap opens its session without a second SELECT. */
+ocp_status hl_open_selected(ocp_transport *t, ocp_keystore *ks, uint8_t role,
+                            uint32_t terminal_id, uint32_t datetime,
+                            const ocp_select_info *info, ocp_last_tx *last,
+                            ocp_session **out);
+
 #endif

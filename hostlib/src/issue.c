@@ -67,22 +67,14 @@ ocp_status ocp_holder_digest(ocp_keystore *ks, uint8_t suite,
     return OCP_OK;
 }
 
-ocp_status ocp_open_role(ocp_transport *t, ocp_keystore *ks, uint8_t role,
-                         uint32_t terminal_id, uint32_t datetime,
-                         ocp_select_info *info, ocp_last_tx *last,
-                         ocp_session **out)
+ocp_status hl_open_selected(ocp_transport *t, ocp_keystore *ks, uint8_t role,
+                            uint32_t terminal_id, uint32_t datetime,
+                            const ocp_select_info *info, ocp_last_tx *last,
+                            ocp_session **out)
 {
-    ocp_select_info local;
     uint8_t key[16], version;
     ocp_status st;
 
-    if (ks == NULL || role < 1 || role > OCP_ROLE_COUNT)
-        return OCP_E_ARGS;
-    if (info == NULL)
-        info = &local;
-    st = ocp_select(t, info);
-    if (st != OCP_OK)
-        return st;
     if (info->state == OCP_STATE_TERMINATED)
         return OCP_E_CARD_TERMINATED;
     if (info->state == OCP_STATE_BLOCKED && role != OCP_ROLE_ISSUER)
@@ -101,6 +93,25 @@ ocp_status ocp_open_role(ocp_transport *t, ocp_keystore *ks, uint8_t role,
                           last, out);
     OPENSSL_cleanse(key, sizeof key);
     return st;
+}
+
+ocp_status ocp_open_role(ocp_transport *t, ocp_keystore *ks, uint8_t role,
+                         uint32_t terminal_id, uint32_t datetime,
+                         ocp_select_info *info, ocp_last_tx *last,
+                         ocp_session **out)
+{
+    ocp_select_info local;
+    ocp_status st;
+
+    if (ks == NULL || role < 1 || role > OCP_ROLE_COUNT)
+        return OCP_E_ARGS;
+    if (info == NULL)
+        info = &local;
+    st = ocp_select(t, info);
+    if (st != OCP_OK)
+        return st;
+    return hl_open_selected(t, ks, role, terminal_id, datetime, info, last,
+                            out);
 }
 
 /* PUT KEY for one slot: the key is encrypted by secure messaging and

@@ -294,6 +294,11 @@ static ocp_status pcsc_transmit(ocp_transport *t, const uint8_t *capdu,
      * middle of it: never pass that up as a response. */
     if (got < 2 || got > OCP_RAPDU_MAX) {
         memset(resp, 0, sizeof resp);
+        /* Fewer than two bytes: the card left in the middle (pcscd has not
+         * noticed yet: it polls every 400 ms).  A torn exchange, which a
+         * retry finishes; never a response. */
+        if (got < 2)
+            return OCP_E_CARD_REMOVED;
         return OCP_E_BAD_RESPONSE;
     }
     if (got > *rlen) {

@@ -6,7 +6,8 @@
 
 # Build and test dependencies of scripts/test and scripts/demo.
 OCP_PACKAGES_BUILD=(build-essential cmake pkg-config libssl-dev
-    libpcsclite-dev libcmocka-dev libjansson-dev libp11-kit-dev)
+    libpcsclite-dev libcmocka-dev libjansson-dev libp11-kit-dev
+    libsqlite3-dev sqlite3)
 OCP_PACKAGES_RUN=(pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard
     softhsm2)
 OCP_PACKAGES_FULL=(clang libclang-rt-14-dev valgrind)

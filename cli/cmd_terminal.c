@@ -1,0 +1,106 @@
+/*
+ * ocp terminal: a validator or counter loop.  It waits for a card, runs one
+ * tap (ocp_tap: journal first, retry-safe), shows the outcome at a glance
+ * and rings, waits for the card to leave, and starts over.  It survives a
+ * card pulled at any moment, a reader that disappears and a pcscd restart:
+ * it waits and goes on.
+ *
+ *   ocp --keys URI --terminal-id ID terminal --role ROLE --service CODE
+ *       --journal FILE [--hotlist FILE] [--hotlist-max-age DAYS]
+ *       [--passback MINUTES] [--amount N] [--large] [--bell] [--count N]
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ocp/pcsc.h"
+#include "ocp/wire.h"
+#include "output.h"
+#include "service_setup.h"
+#include "tap_output.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+static void status_line(struct cli *c, const char *what, ocp_status st)
+{
+    static ocp_status last = OCP_OK;
+    if (st == last || c->quiet)
+        return; /* say it once, not every second */
+    last = st;
+    if (st != OCP_OK)
+        fprintf(stderr, "ocp terminal: %s: %s; waiting\n", what,
+                ocp_strerror(st));
+    else
+        fprintf(stderr, "ocp terminal: %s\n", what);
+}
+
+int cmd_terminal(struct cli *c, int argc, char **argv)
+{
+    struct service_setup svc;
+    long count = -1, done = 0;
+    int rc;
+
+    rc = service_setup_parse(c, argc, argv, "terminal", &svc, &count);
+    if (rc != EXIT_OK)
+        return rc == -1 ? EXIT_OK : rc;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+
+    while (!stopping && (count < 0 || done < count)) {
+        char reader[256];
+        ocp_transport *t = NULL;
+        ocp_tap_result res;
+        ocp_status st;
+
+        st = ocp_pcsc_find_reader(c->reader, reader, sizeof reader);
+        if (st == OCP_OK)
+            st = ocp_pcsc_wait_card(reader, 1000);
+        if (st == OCP_E_TIMEOUT)
+            continue;
+        if (st != OCP_OK) {
+            status_line(c, "reader", st);
+            sleep(1);
+            continue;
+        }
+        status_line(c, "ready", OCP_OK);
+        st = ocp_pcsc_connect(reader, &t);
+        if (st == OCP_OK)
+            st = t->ops->begin(t);
+        if (st == OCP_OK) {
+            svc.params.datetime = cli_now();
+            st = ocp_tap(t, &svc.params, &res);
+        }
+        if (t != NULL) {
+            (void)t->ops->end(t);
+            t->ops->close(t);
+        }
+        if (st == OCP_OK) {
+            tap_show(c, &svc.params, &res, svc.large, svc.bell);
+            done++;
+        } else if (!c->quiet) {
+            /* Pulled mid-tap: the journal keeps it pending; the next tap
+             * of this card finishes it without charging twice. */
+            fprintf(stderr, "ocp terminal: tap interrupted (%s); tap again\n",
+                    ocp_strerror(st));
+        }
+        /* One tap per presentation: wait until the card is gone. */
+        while (!stopping) {
+            st = ocp_pcsc_wait_removal(reader, 1000);
+            if (st != OCP_E_TIMEOUT)
+                break;
+        }
+    }
+    service_setup_free(&svc);
+    return EXIT_OK;
+}
