@@ -15,7 +15,7 @@ static void usage(FILE *f, const char *cmd)
             "--service CODE --journal FILE\n"
             "           [--amount N] [--hotlist FILE] [--hotlist-max-age "
             "DAYS] [--passback MINUTES]\n"
-            "           [--large] [--bell]%s\n"
+            "           [--ask-pin] [--large] [--bell]%s\n"
             "ROLE: transit, medical, rehab, assistive, subsidy, venue\n",
             cmd, strcmp(cmd, "terminal") == 0 ? " [--count N]" : "");
 }
@@ -79,6 +79,7 @@ int service_setup_parse(struct cli *c, int argc, char **argv,
         {"large", no_argument, NULL, 'L'},
         {"bell", no_argument, NULL, 'b'},
         {"count", required_argument, NULL, 'n'},
+        {"ask-pin", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *journal = NULL, *hotlist = NULL;
@@ -115,6 +116,11 @@ int service_setup_parse(struct cli *c, int argc, char **argv,
             break;
         case 'b':
             svc->bell = 1;
+            break;
+        case 'P':
+            if (cli_read_pin("holder's PIN", svc->pin) != 0)
+                return EXIT_USAGE;
+            svc->params.pin = svc->pin;
             break;
         case 'n':
             if (count == NULL) {
@@ -168,6 +174,7 @@ int service_setup_parse(struct cli *c, int argc, char **argv,
 
 void service_setup_free(struct service_setup *svc)
 {
+    memset(svc->pin, 0, sizeof svc->pin);
     ocp_hotlist_close(svc->hotlist);
     ocp_journal_close(svc->journal);
     ocp_keystore_close(svc->ks);

@@ -11,6 +11,7 @@ struct service_setup {
     ocp_journal *journal;
     ocp_hotlist *hotlist;
     int large, bell;
+    char pin[9];     /* --ask-pin: the holder's PIN for this tap */
 };
 
 /*

@@ -100,7 +100,10 @@ ocp_status ocp_tap(ocp_transport *t, const ocp_tap_params *p,
         memcpy(res->tx.cert, last.cert, 8);
         res->recovered = 1;
     } else if (st == OCP_OK) {
-        st = ocp_consume(s, p->service, p->amount, res->seq, &res->tx);
+        if (p->pin != NULL)
+            st = ocp_verify_pin(s, p->pin, NULL);
+        if (st == OCP_OK)
+            st = ocp_consume(s, p->service, p->amount, res->seq, &res->tx);
         res->recovered = retry && (res->tx.flags & OCP_TXF_REPEAT);
     }
     ocp_session_close(s);
@@ -110,6 +113,8 @@ ocp_status ocp_tap(ocp_transport *t, const ocp_tap_params *p,
         return ocp_journal_accept(p->journal, res->seq, &res->tx);
     case OCP_E_NOT_ENTITLED:
     case OCP_E_DENIED:
+    case OCP_E_PIN_WRONG:
+    case OCP_E_PIN_BLOCKED:
     case OCP_E_KEY_MISSING:
     case OCP_E_AUTH:
     case OCP_E_CARD_STATUS:

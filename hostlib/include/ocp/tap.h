@@ -31,6 +31,9 @@ typedef struct {
     const ocp_hotlist *hotlist; /**< NULL: no hotlist */
     uint32_t passback_minutes;  /**< a retap here within this is not
                                      charged again; 0: off */
+    const char *pin;            /**< the holder's PIN for an entitlement
+                                     that needs it (verified inside the
+                                     session); NULL: none entered */
 } ocp_tap_params;
 
 typedef enum {
