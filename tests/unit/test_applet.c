@@ -602,6 +602,21 @@ static void test_bus_validation_budget(void **state)
     printf("bus_validation_card_block_cipher_calls %lu calls\n", card_calls);
     assert_int_equal(st.exchanges, 3);
     assert_true(st.bytes_out + st.bytes_in <= 200);
+    {
+        /* The contactless time model of docs/PERFORMANCE.md, from this
+         * trace: ISO 14443-A at 106 kbit/s (9 bit times per byte, 4 bytes
+         * of framing per block), 1 ms of reader and frame delay per round
+         * trip, 0.5 ms per block-cipher call (software AES on a 48 MHz
+         * Cortex-M0+), 3 ms per EEPROM page write. */
+        double bit_us = 1e6 / 106000.0;
+        double bytes = (double)(st.bytes_out + st.bytes_in) +
+                       4.0 * 2.0 * (double)st.exchanges;
+        double ms = bytes * 9.0 * bit_us / 1000.0 +
+                    1.0 * (double)st.exchanges + 0.5 * (double)card_calls +
+                    3.0 * (double)writes;
+        printf("contactless_model_ms %.1f ms\n", ms);
+        assert_true(ms <= 100.0);
+    }
 }
 
 int main(void)
