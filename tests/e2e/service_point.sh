@@ -81,6 +81,11 @@ victim=$!
 sleep 1.0 # SELECT and AUTH answered (0.8 s); CONSUME committed, answer pending
 kill -9 $victim 2>/dev/null || true
 wait $victim 2>/dev/null || true
+# pcscd now resets the card on behalf of the dead client; pulling the card
+# during that reset leaves pcscd 1.9.9 with vpcd unable to see the next
+# card for a long while.  The card stays in the field a moment, as it
+# would on a bus.
+sleep 1.5
 card_stop 35963
 e2e_card_start "$E2E_TMP/a.img" 35963
 ocp --terminal-id 0x0C000001 --json use --role assistive --service 0x0401 \
