@@ -12,6 +12,17 @@ OCP_PACKAGES_RUN=(pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard
     softhsm2)
 OCP_PACKAGES_FULL=(clang libclang-rt-14-dev valgrind)
 
+# A pcscd that really runs (zombies of earlier runs, which this machine's
+# init does not reap, do not count).
+ocp_pcscd_running() {
+    local pid state
+    for pid in $(pgrep -x pcscd); do
+        state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || continue
+        [[ $state != Z ]] && return 0
+    done
+    return 1
+}
+
 ocp_install_packages() { # PACKAGE...
     local missing=() p
     for p in "$@"; do
