@@ -17,6 +17,7 @@
 
 #include "ocp/card.h"
 #include "ocp/issue.h"
+#include "ocp/journal.h"
 #include "ocp/keystore.h"
 #include "ocp/pcsc.h"
 #include "ocp/trace.h"
@@ -127,6 +128,39 @@ int main(int argc, char **argv)
         if (bare_select(traced) || bare_select(traced) || bare_select(traced))
             return 1;
         bare[i] = now_us() - t0;
+    }
+    {
+        /* The journal's cost per tap: two synchronous commits (the attempt
+         * before CONSUME, its outcome after), each an fsync. */
+        char jpath[4096];
+        ocp_journal *j;
+        uint8_t card[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+        ocp_tx_result tx;
+        uint32_t seq;
+        int retry;
+        long k, n = count < 100 ? count : 100;
+        double *jb = calloc((size_t)n, sizeof *jb), *jf = calloc((size_t)n, sizeof *jf);
+        snprintf(jpath, sizeof jpath, "%s/bench-journal.db", argv[2]);
+        memset(&tx, 0, sizeof tx);
+        if (jb == NULL || jf == NULL ||
+            ocp_journal_open(jpath, 0x0B00FFFFu, &j) != OCP_OK)
+            return 1;
+        for (k = 0; k < n; k++) {
+            t0 = now_us();
+            if (ocp_journal_begin(j, card, 2, 0x0101, 1, 0, &seq, &retry) !=
+                OCP_OK)
+                return 1;
+            jb[k] = now_us() - t0;
+            t0 = now_us();
+            if (ocp_journal_accept(j, seq, &tx) != OCP_OK)
+                return 1;
+            jf[k] = now_us() - t0;
+        }
+        ocp_journal_close(j);
+        printf("journal_begin_fsync_us %.0f us\n", median(jb, n));
+        printf("journal_finish_fsync_us %.0f us\n", median(jf, n));
+        free(jb);
+        free(jf);
     }
     {
         double v = median(val, count), b = median(bare, count);

@@ -20,3 +20,8 @@ if [[ ! -f "$OCP_RUN_DIR/pcscd.pid" ]]; then
 fi
 card_start "$tmp/card.img" 35963
 "$OCP_BUILD_DIR/bin/bench_validation" "$(card_reader 35963)" "$tmp/keys" "${1:-300}"
+# Process start of the ocp command, apart from the tap itself.
+start=$(date +%s%N)
+for _ in $(seq 50); do "$OCP_BUILD_DIR/bin/ocp" --help >/dev/null; done
+echo "ocp_process_start_ms $(( ($(date +%s%N) - start) / 50 / 1000 )) us" |
+    awk '{printf "%s %.2f ms\n", $1, $2 / 1000}'
