@@ -33,6 +33,14 @@ ocp_status hl_exchange(ocp_transport *t, const uint8_t *capdu, size_t clen,
     return OCP_OK;
 }
 
+/* Case 2 (header and Le) or case 4 (header, Lc, data, Le): the last byte
+ * is Le.  A case 3 command has no Le to correct: its last byte is data. */
+static int has_le(const uint8_t *capdu, size_t clen)
+{
+    return clen == 5 || (clen > 6 && capdu[4] != 0 &&
+                         clen == 6u + (size_t)capdu[4]);
+}
+
 ocp_status ocp_transmit(ocp_transport *t, const uint8_t *capdu, size_t clen,
                         uint8_t *rdata, size_t *rlen, uint16_t *sw)
 {
@@ -46,7 +54,7 @@ ocp_status ocp_transmit(ocp_transport *t, const uint8_t *capdu, size_t clen,
     st = hl_exchange(t, capdu, clen, rdata, rlen, sw);
     if (st != OCP_OK)
         return st;
-    if ((*sw & 0xFF00u) == 0x6C00u && clen >= 5) {
+    if ((*sw & 0xFF00u) == 0x6C00u && has_le(capdu, clen)) {
         /* Resend once with the Le the card asked for. */
         memcpy(again, capdu, clen);
         again[clen - 1] = (uint8_t)*sw;

@@ -122,6 +122,27 @@ static void test_transmit_table(void **state)
     }
 }
 
+/* 6Cxx to a command without Le (case 3): nothing to correct, no resend
+ * that would overwrite its last data byte. */
+static void test_6c_without_le(void **state)
+{
+    static const uint8_t case3[] = {0x00, 0xA4, 0x04, 0x00, 0x05, 0xF0,
+                                    0x4F, 0x43, 0x50, 0x01};
+    struct script s;
+    ocp_transport t = {&fake_ops, &s};
+    uint8_t data[16];
+    size_t len = sizeof data;
+    uint16_t sw = 0;
+    (void)state;
+    memset(&s, 0, sizeof s);
+    answer(&s, "6C1C");
+    answer(&s, "9000");
+    assert_int_equal(ocp_transmit(&t, case3, sizeof case3, data, &len, &sw),
+                     OCP_OK);
+    assert_int_equal(sw, 0x6C1C);
+    assert_int_equal(s.used, 1);
+}
+
 /* More data than the caller's buffer: an error, nothing written past it. */
 static void test_answer_longer_than_buffer(void **state)
 {
@@ -170,6 +191,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transmit_table),
         cmocka_unit_test(test_answer_longer_than_buffer),
+        cmocka_unit_test(test_6c_without_le),
         cmocka_unit_test(test_select_malformed),
     };
     return cmocka_run_group_tests_name("apdu", tests, NULL, NULL);
