@@ -160,6 +160,12 @@ card_start() { # IMAGE [PORT] [ocp-card args...]
         _ocp_die "$bin is missing: build the tree first"
         return 1
     }
+    # Another card in this slot (an ocp-card that outlived its test) would
+    # answer in place of ours, with the same development keys: refuse.
+    if ! _ocp_pcsc_wait absent "$reader" 2 >/dev/null 2>&1; then
+        _ocp_die "\"$reader\" already has a card: an earlier ocp-card still runs? ($(pgrep -a ocp-card | grep -v defunct | tr '\n' ' '))"
+        return 1
+    fi
     mkdir -p "$OCP_RUN_DIR" || return 1
     log="$OCP_RUN_DIR/ocp-card-$port.log"
     "$bin" --image "$image" --port "$port" -v "$@" </dev/null >>"$log" 2>&1 &
