@@ -94,6 +94,8 @@ int cmd_terminal(struct cli *c, int argc, char **argv)
             fprintf(stderr, "ocp terminal: tap interrupted (%s); tap again\n",
                     ocp_strerror(st));
         }
+        if (count >= 0 && done >= count)
+            break; /* --count taps done: no need to see this card leave */
         /* One tap per presentation: wait until the card is gone. */
         while (!stopping) {
             st = ocp_pcsc_wait_removal(reader, 1000);

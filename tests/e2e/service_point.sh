@@ -126,6 +126,22 @@ set -e
 ((rc == 9)) && grep -q "older" "$E2E_TMP/err" || fail "older hotlist accepted"
 card_stop 35963
 
+# The terminal loop in JSON, field by field, for one tap of A.
+e2e_card_start "$E2E_TMP/a.img" 35963
+"$OCP" -r "$READER0" --keys "$KEYS" --terminal-id $BUS --json terminal \
+    --role transit --service 0x0101 --journal "$E2E_TMP/bus.db" --count 1 \
+    >"$E2E_TMP/tj.json" 2>/dev/null || fail "terminal --json"
+/usr/bin/python3 - "$E2E_TMP/tj.json" <<'PY' || fail "terminal JSON: $(cat "$E2E_TMP/tj.json")"
+import json, sys
+j = json.loads(open(sys.argv[1]).read().splitlines()[0])
+assert j["result"] == "accepted" and j["role"] == "transit"
+assert j["service"] == "0x0101" and j["card_id"] == "4F4350000000000A"
+assert isinstance(j["seq"], int) and j["seq"] >= 1 and j["counter"] >= 1
+assert len(j["certificate"]) == 16 and j["bells"] == 1 and j["recovered"] is False
+assert not {"holder", "name", "category", "grade", "certificate_number"} & set(j)
+PY
+card_stop 35963
+
 # The terminal loop: A taps twice (one bell each), blocked B once (three).
 ("$OCP" -r "$READER0" --keys "$KEYS" --terminal-id $BUS terminal --role transit \
     --service 0x0101 --journal "$E2E_TMP/bus.db" --bell --count 3 \
