@@ -9,9 +9,6 @@ OCP="$OCP_BUILD_DIR/bin/ocp"
 KEYS="dev:$E2E_TMP/keys"
 export OCP_CATALOGUE="$(dirname "$0")/../../docs/catalogue.json"
 DATA="$(dirname "$0")/../unit/data"
-json() {
-    /usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
-}
 
 # One holder from a JSON file.
 e2e_card_start "$E2E_TMP/one.img" 35963

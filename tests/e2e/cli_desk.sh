@@ -7,10 +7,6 @@
 OCP="$OCP_BUILD_DIR/bin/ocp"
 KEYS="dev:$E2E_TMP/keys"
 ocp() { "$OCP" -r "$READER0" --keys "$KEYS" "$@"; }
-# json FILE EXPR: evaluate a Python expression over the JSON in FILE (j).
-json() {
-    /usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
-}
 expect() { # WHAT GOT WANT
     [[ "$2" == "$3" ]] || fail "$1: got '$2', expected '$3'"
 }

@@ -6,9 +6,6 @@
 OCP="$OCP_BUILD_DIR/bin/ocp"
 KEYS="dev:$E2E_TMP/keys"
 READER1="Virtual PCD 00 01"
-json() {
-    /usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
-}
 cleanup_second() { card_stop 35964 >/dev/null 2>&1 || true; }
 trap 'cleanup_second; e2e_cleanup' EXIT
 

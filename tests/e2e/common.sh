@@ -21,6 +21,11 @@ e2e_cleanup() {
 }
 trap e2e_cleanup EXIT
 
+# json FILE EXPR: a Python expression over the JSON in FILE (as j).
+json() {
+    /usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
 fail() {
     echo "FAIL: $*" >&2
     exit 1

@@ -8,9 +8,6 @@
 OCP="$OCP_BUILD_DIR/bin/ocp"
 KEYS="dev:$E2E_TMP/keys"
 BUS=0x0B000001
-json() {
-    /usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
-}
 ocp() { "$OCP" -r "$READER0" --keys "$KEYS" "$@"; }
 bus() { ocp --terminal-id $BUS --json use --role transit --service 0x0101 \
     --journal "$E2E_TMP/bus.db" "$@"; }
