@@ -5,7 +5,6 @@
 # and column, and a second run after an interruption issues nobody twice.
 . "$(dirname "$0")/common.sh"
 
-OCP="$OCP_BUILD_DIR/bin/ocp"
 KEYS="dev:$E2E_TMP/keys"
 export OCP_CATALOGUE="$(dirname "$0")/../../docs/catalogue.json"
 DATA="$(dirname "$0")/../unit/data"

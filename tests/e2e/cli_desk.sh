@@ -4,7 +4,6 @@
 # the text and the JSON output.
 . "$(dirname "$0")/common.sh"
 
-OCP="$OCP_BUILD_DIR/bin/ocp"
 KEYS="dev:$E2E_TMP/keys"
 ocp() { "$OCP" -r "$READER0" --keys "$KEYS" "$@"; }
 expect() { # WHAT GOT WANT

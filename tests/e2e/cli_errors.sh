@@ -3,7 +3,6 @@
 # message and the documented exit code (docs/CLI.md).
 . "$(dirname "$0")/common.sh"
 
-OCP="$OCP_BUILD_DIR/bin/ocp"
 KEYS="dev:$E2E_TMP/keys"
 check() { # WANT-CODE MESSAGE-FRAGMENT COMMAND...
     local want=$1 msg=$2 rc

@@ -3,7 +3,6 @@
 # (SoftHSM2 in its own configuration), and cards issued and used with each.
 . "$(dirname "$0")/common.sh"
 
-OCP="$OCP_BUILD_DIR/bin/ocp"
 KF="$E2E_TMP/desk.keys"
 export OCP_KEY_PASSPHRASE="correct horse battery"
 code() { # WANT COMMAND...: run, expect exit code WANT

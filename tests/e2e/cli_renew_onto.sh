@@ -3,7 +3,6 @@
 # carries what was left on the old one, and the old card ends terminated.
 . "$(dirname "$0")/common.sh"
 
-OCP="$OCP_BUILD_DIR/bin/ocp"
 KEYS="dev:$E2E_TMP/keys"
 READER1="Virtual PCD 00 01"
 cleanup_second() { card_stop 35964 >/dev/null 2>&1 || true; }

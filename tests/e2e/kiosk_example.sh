@@ -4,7 +4,7 @@
 . "$(dirname "$0")/common.sh"
 
 e2e_card_start "$E2E_TMP/card.img" 35963
-"$OCP_BUILD_DIR/bin/ocp" -r "$READER0" --keys "dev:$E2E_TMP/keys" issue \
+"$OCP" -r "$READER0" --keys "dev:$E2E_TMP/keys" issue \
     --name "赵六" --cert 11010119850101123413 --district 110101 --pin 2468 \
     --entitlement 0x0201:medical:counter:2:month >/dev/null || fail issue
 out=$(OCP_PIN=2468 "$OCP_BUILD_DIR/bin/kiosk_example" "$READER0" "$E2E_TMP/keys") ||

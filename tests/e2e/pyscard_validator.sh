@@ -37,7 +37,7 @@ validate() {
 }
 
 e2e_card_start "$E2E_TMP/card.img" 35963
-"$OCP_BUILD_DIR/bin/ocp" --reader "$READER0" --keys "dev:$E2E_TMP/keys" \
+"$OCP" --reader "$READER0" --keys "dev:$E2E_TMP/keys" \
     issue --name "张三丰" --cert 11010119800101123X42 --district 110105 \
     --pin 2468 --entitlement 0x0101:transit:pass ||
     fail "ocp issue failed"

@@ -5,7 +5,6 @@
 # development store's, recomputed here from docs/KEYS.md.
 . "$(dirname "$0")/common.sh"
 
-OCP="$OCP_BUILD_DIR/bin/ocp"
 KEYS="dev:$E2E_TMP/keys"
 OUT="$E2E_TMP/all-output"
 PIN=480753

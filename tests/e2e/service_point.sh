@@ -5,7 +5,6 @@
 # and no disability data in any transit output, journal or trace.
 . "$(dirname "$0")/common.sh"
 
-OCP="$OCP_BUILD_DIR/bin/ocp"
 KEYS="dev:$E2E_TMP/keys"
 BUS=0x0B000001
 ocp() { "$OCP" -r "$READER0" --keys "$KEYS" "$@"; }

@@ -5,7 +5,6 @@
 # consumption on the card is journaled exactly once.
 . "$(dirname "$0")/common.sh"
 
-OCP="$OCP_BUILD_DIR/bin/ocp"
 KEYS="dev:$E2E_TMP/keys"
 PULLS=${OCP_TERMINAL_PULLS:-20}
 J="$E2E_TMP/counter.db"
