@@ -154,3 +154,10 @@ unsigned long ocp_inproc_card_block_calls(const ocp_transport *t)
     p = t->ctx;
     return p->card_block_calls;
 }
+
+const struct ocp_card *ocp_inproc_card(const ocp_transport *t)
+{
+    if (t == NULL || t->ops != &inproc_ops)
+        return NULL;
+    return &((const struct inproc_transport *)t->ctx)->card;
+}

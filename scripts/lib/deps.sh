@@ -10,7 +10,8 @@ OCP_PACKAGES_BUILD=(build-essential cmake pkg-config libssl-dev
     libsqlite3-dev sqlite3)
 OCP_PACKAGES_RUN=(pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard
     softhsm2)
-OCP_PACKAGES_FULL=(clang libclang-rt-14-dev valgrind)
+OCP_PACKAGES_FUZZ=(clang libclang-rt-14-dev llvm-14)
+OCP_PACKAGES_FULL=("${OCP_PACKAGES_FUZZ[@]}" valgrind)
 
 # A pcscd that really runs (zombies of earlier runs, which this machine's
 # init does not reap, do not count).

@@ -1,8 +1,9 @@
 /*
- * Fuzz target: every file the desk and the terminals read from outside —
- * holder JSON, batch CSV, service catalogue, hotlist.  The first input
- * byte picks the parser; the rest is the file.  Nothing may crash, leak or
- * read out of bounds, whatever the bytes.
+ * Fuzz targets: every file the desk and the terminals read from outside.
+ * fuzz_holder_files: holder JSON, batch CSV and the service catalogue; the
+ * first input byte picks the parser, the rest is the file.
+ * fuzz_hotlist (built with FUZZ_HOTLIST): the whole input is a hotlist file.
+ * Nothing may crash, leak or read out of bounds, whatever the bytes.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -53,18 +54,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ocp_issue_request req;
     ocp_entitlement ents[16];
     ocp_parse_error err;
+    const uint8_t *file = data;
+    size_t file_len = size;
+    unsigned kind = 3;
     init_once();
+#ifndef FUZZ_HOTLIST
     if (size < 1)
         return 0;
-    switch (data[0] % 4) {
+    kind = data[0] % 3u;
+    file = data + 1;
+    file_len = size - 1;
+#endif
+    switch (kind) {
     case 0:
-        (void)ocp_holder_json_parse((const char *)data + 1, size - 1,
+        (void)ocp_holder_json_parse((const char *)file, file_len,
                                     catalogue, 9829, &req, ents, &err);
         break;
     case 1: {
         ocp_csv *csv = NULL;
         int line, done = 0, rows = 0;
-        if (ocp_batch_open_buffer((const char *)data + 1, size - 1, &csv,
+        if (ocp_batch_open_buffer((const char *)file, file_len, &csv,
                                   &err) != OCP_OK)
             break;
         while (!done && rows++ < 1000)
@@ -76,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 2: {
         ocp_catalogue *cat = NULL;
-        if (ocp_catalogue_parse((const char *)data + 1, size - 1, &cat,
+        if (ocp_catalogue_parse((const char *)file, file_len, &cat,
                                 &err) == OCP_OK)
             (void)ocp_catalogue_find(cat, 0x0101);
         ocp_catalogue_free(cat);
@@ -88,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t id[8] = {0}, crypt[8];
         if (f == NULL)
             abort();
-        fwrite(data + 1, 1, size - 1, f);
+        fwrite(file, 1, file_len, f);
         fclose(f);
         if (ocp_hotlist_open(hotlist_path, issuer_der, issuer_len, &h) ==
             OCP_OK)

@@ -67,6 +67,14 @@ ocp_status ocp_inproc_open_memory(unsigned memory, ocp_transport **out);
  */
 unsigned long ocp_inproc_card_block_calls(const ocp_transport *t);
 
+struct ocp_card;
+/**
+ * The applet's RAM state behind this transport (firmware/include/ocp_card.h),
+ * read-only, for harnesses that must act in step with the card, such as the
+ * hostile-card fuzz target; NULL when t is not an in-process transport.
+ */
+const struct ocp_card *ocp_inproc_card(const ocp_transport *t);
+
 #ifdef __cplusplus
 }
 #endif
