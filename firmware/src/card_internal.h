@@ -119,6 +119,12 @@ uint16_t cmd_put_data(struct ocp_card *card, card_apdu *a);
 
 /* ---- pin.c -------------------------------------------------------------- */
 
+/* 1 when the PIN given (len bytes) is not the one in the PIN record
+ * (length, then the PIN padded to OCP_PIN_MAX), 0 when it is; in constant
+ * time (tests/ct checks it under valgrind). */
+int card_pin_differs(const uint8_t rec[STORE_PAYLOAD], const uint8_t *pin,
+                     size_t len);
+
 uint16_t cmd_verify(struct ocp_card *card, card_apdu *a);
 uint16_t cmd_change_pin(struct ocp_card *card, card_apdu *a);
 uint16_t cmd_reset_retry(struct ocp_card *card, card_apdu *a);

@@ -30,12 +30,27 @@ static uint16_t tries_sw(uint8_t left)
                      : (uint16_t)(OCP_SW_PIN_TRIES_BASE | left);
 }
 
+int card_pin_differs(const uint8_t rec[STORE_PAYLOAD], const uint8_t *pin,
+                     size_t len)
+{
+    uint8_t given[OCP_PIN_MAX];
+    int differ;
+    memset(given, 0, sizeof given);
+    if (len <= OCP_PIN_MAX)
+        memcpy(given, pin, len);
+    /* Every byte is compared and the length check joins with a bitwise or,
+     * so the time does not depend on where the PINs differ. */
+    differ = ocp_ct_compare(given, rec + 1, OCP_PIN_MAX) | (len != rec[0]);
+    ocp_wipe(given, sizeof given);
+    return differ;
+}
+
 /* Spends one try, compares, and on success restores the tries.
  * Returns 9000, 63Cx, 6983, or 6581. */
 static uint16_t pin_check(struct ocp_card *card, const uint8_t *pin,
                           size_t len)
 {
-    uint8_t rec[STORE_PAYLOAD], given[OCP_PIN_MAX];
+    uint8_t rec[STORE_PAYLOAD];
     struct ocp_card_root root = card->root;
     int got = store_read(card, REC_PIN, rec);
     int differ;
@@ -51,12 +66,7 @@ static uint16_t pin_check(struct ocp_card *card, const uint8_t *pin,
     if (store_commit(card, &root) != 0)
         return OCP_SW_MEMORY_FAILURE;
 
-    memset(given, 0, sizeof given);
-    if (len <= OCP_PIN_MAX)
-        memcpy(given, pin, len);
-    differ = ocp_ct_compare(given, rec + 1, OCP_PIN_MAX) |
-             (len != rec[0]);
-    ocp_wipe(given, sizeof given);
+    differ = card_pin_differs(rec, pin, len);
     if (differ) {
         ocp_wipe(rec, sizeof rec);
         return tries_sw(root.pin_tries);

@@ -14,8 +14,7 @@
 
 struct keyed_ctx {
     EVP_CIPHER_CTX *ctx;
-    uint8_t cipher;
-    uint8_t key[16];
+    uint8_t cipher; /* the cipher ctx was set up for; 0: none yet */
 };
 
 static __thread struct keyed_ctx enc_ctx, dec_ctx;
@@ -37,15 +36,18 @@ static void block(struct keyed_ctx *k, int enc, uint8_t cipher,
             abort();
         k->cipher = 0;
     }
-    if (k->cipher != cipher || memcmp(k->key, key, 16) != 0) {
-        const EVP_CIPHER *c =
-            cipher == OCP_CIPHER_SM4 ? EVP_sm4_ecb() : EVP_aes_128_ecb();
-        if (EVP_CipherInit_ex(k->ctx, c, NULL, key, NULL, enc) != 1)
-            abort();
-        EVP_CIPHER_CTX_set_padding(k->ctx, 0);
-        k->cipher = cipher;
-        memcpy(k->key, key, 16);
-    }
+    /* Keyed afresh on every call: caching the schedule would need a
+     * comparison of the new key with the cached one, a branch on a secret
+     * (tests/ct found it).  Only the cipher's choice, which is public, is
+     * kept between calls. */
+    if (EVP_CipherInit_ex(k->ctx,
+                          k->cipher == cipher ? NULL
+                          : cipher == OCP_CIPHER_SM4 ? EVP_sm4_ecb()
+                                                     : EVP_aes_128_ecb(),
+                          NULL, key, NULL, enc) != 1)
+        abort();
+    EVP_CIPHER_CTX_set_padding(k->ctx, 0);
+    k->cipher = cipher;
     /* A failure here means the OpenSSL build lacks the cipher: no card can
      * work without it, so stop rather than return garbage. */
     if (EVP_CipherUpdate(k->ctx, out, &outl, in, 16) != 1 || outl != 16)
