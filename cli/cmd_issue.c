@@ -197,7 +197,7 @@ int cmd_issue(struct cli *c, int argc, char **argv)
                req.suite == OCP_SUITE_SM ? "SM" : "AES", n_specs);
     }
 out:
-    memset(req.pin, 0, sizeof req.pin);
+    ocp_secret_wipe(req.pin, sizeof req.pin);
     ocp_keystore_close(ks);
     cli_close(t, NULL, NULL);
     return rc;

@@ -244,7 +244,7 @@ int cmd_keys(struct cli *c, int argc, char **argv)
             cli_hex(stdout, key, 16);
             putchar('\n');
         }
-        memset(key, 0, sizeof key);
+        ocp_secret_wipe(key, sizeof key);
     } else {
         usage(stderr);
         rc = EXIT_USAGE;

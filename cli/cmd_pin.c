@@ -61,9 +61,9 @@ int cmd_pin(struct cli *c, int argc, char **argv)
             return rc;
         st = ocp_change_pin(s, old_pin, fresh, &left);
     }
-    memset(old_pin, 0, sizeof old_pin);
+    ocp_secret_wipe(old_pin, sizeof old_pin);
     memset(fresh, 0, sizeof fresh);
-    memset(c->pin, 0, sizeof c->pin);
+    ocp_secret_wipe(c->pin, sizeof c->pin);
     if (st == OCP_E_PIN_WRONG)
         fprintf(stderr, "ocp pin: wrong PIN, %d tries left\n", left);
     if (st != OCP_OK)

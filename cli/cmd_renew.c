@@ -102,7 +102,7 @@ int cmd_renew(struct cli *c, int argc, char **argv)
         }
         st = ocp_renew_onto(t, t2, ks, new_expiry, pin, c->terminal_id,
                             cli_now(), &info);
-        memset(pin, 0, sizeof pin);
+        ocp_secret_wipe(pin, sizeof pin);
     }
     if (st != OCP_OK) {
         rc = cli_fail("renewing", st);

@@ -174,7 +174,7 @@ int service_setup_parse(struct cli *c, int argc, char **argv,
 
 void service_setup_free(struct service_setup *svc)
 {
-    memset(svc->pin, 0, sizeof svc->pin);
+    ocp_secret_wipe(svc->pin, sizeof svc->pin);
     ocp_hotlist_close(svc->hotlist);
     ocp_journal_close(svc->journal);
     ocp_keystore_close(svc->ks);

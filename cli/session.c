@@ -79,7 +79,7 @@ int cli_open(struct cli *c, uint8_t role, ocp_transport **t,
             st = OCP_E_ARGS;
         } else {
             st = ocp_verify_pin(*s, pin, &left);
-            memset(pin, 0, sizeof pin);
+            ocp_secret_wipe(pin, sizeof pin);
             if (st == OCP_E_PIN_WRONG)
                 fprintf(stderr, "ocp: wrong PIN, %d tries left\n", left);
         }

@@ -175,6 +175,13 @@ OCP_API ocp_status ocp_session_transmit(ocp_session *s, uint8_t cla,
 /** The role of an open session. */
 OCP_API uint8_t ocp_session_role(const ocp_session *s);
 
+/**
+ * Overwrite a PIN or key buffer with zeros in a way the compiler cannot
+ * optimise away (a memset just before the buffer goes out of scope can
+ * be).  Call it on every buffer that held a PIN or key, once done with it.
+ */
+OCP_API void ocp_secret_wipe(void *secret, size_t len);
+
 /** Free a session and wipe its keys.  NULL is allowed. */
 OCP_API void ocp_session_close(ocp_session *s);
 
