@@ -12,6 +12,7 @@
 #ifndef OCP_OCP_H
 #define OCP_OCP_H
 
+#include "ocp/batch.h"
 #include "ocp/card.h"
 #include "ocp/export.h"
 #include "ocp/issue.h"

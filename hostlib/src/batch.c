@@ -1,0 +1,230 @@
+/*
+ * Upload batches (ocp/batch.h): the byte layout of docs/BACKOFFICE.md
+ * section 3, and the terminal's own signing key.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ocp/batch.h"
+#include "ocp_bytes.h"
+#include "ocp_wire.h"
+#include "signature.h"
+
+static const uint8_t batch_magic[5] = {'O', 'C', 'P', 'B', '1'};
+
+struct ocp_terminal_key {
+    EVP_PKEY *key;
+    uint8_t suite;
+};
+
+size_t ocp_batch_len(size_t n)
+{
+    return OCP_BATCH_HEADER_LEN + n * OCP_BATCH_RECORD_LEN;
+}
+
+ocp_status ocp_batch_encode(uint32_t terminal_id, uint32_t batch_no,
+                            const ocp_use_record *recs, size_t n,
+                            uint8_t *out, size_t cap)
+{
+    ocp_writer w;
+    size_t i;
+    if ((recs == NULL && n > 0) || out == NULL ||
+        n > OCP_BATCH_MAX_RECORDS)
+        return OCP_E_ARGS;
+    if (cap < ocp_batch_len(n))
+        return OCP_E_BUFFER;
+    ocp_writer_init(&w, out, cap);
+    ocp_put_bytes(&w, batch_magic, sizeof batch_magic);
+    ocp_put_u32(&w, terminal_id);
+    ocp_put_u32(&w, batch_no);
+    ocp_put_u32(&w, (uint32_t)n);
+    for (i = 0; i < n; i++) {
+        const ocp_use_record *r = &recs[i];
+        ocp_put_u32(&w, r->seq);
+        ocp_put_bytes(&w, r->card_id, 8);
+        ocp_put_u8(&w, r->domain);
+        ocp_put_u16(&w, r->service);
+        ocp_put_u32(&w, r->amount);
+        ocp_put_u32(&w, r->datetime);
+        ocp_put_u8(&w, r->outcome);
+        ocp_put_u32(&w, r->counter);
+        ocp_put_u32(&w, r->remaining);
+        ocp_put_u8(&w, r->flags);
+        ocp_put_bytes(&w, r->cert, 8);
+    }
+    return w.short_by == 0 ? OCP_OK : OCP_E_BUFFER;
+}
+
+ocp_status ocp_batch_decode(const uint8_t *in, size_t len,
+                            uint32_t *terminal_id, uint32_t *batch_no,
+                            ocp_use_record *recs, size_t *n)
+{
+    ocp_reader r;
+    uint8_t magic[5];
+    uint32_t count, i;
+    if (in == NULL || terminal_id == NULL || batch_no == NULL ||
+        recs == NULL || n == NULL)
+        return OCP_E_ARGS;
+    ocp_reader_init(&r, in, len);
+    ocp_get_bytes(&r, magic, sizeof magic);
+    *terminal_id = ocp_get_u32(&r);
+    *batch_no = ocp_get_u32(&r);
+    count = ocp_get_u32(&r);
+    /* The count must match the length exactly before any record is read:
+     * a hostile count never drives the loop. */
+    if (!r.ok || memcmp(magic, batch_magic, sizeof magic) != 0 ||
+        count > OCP_BATCH_MAX_RECORDS || len != ocp_batch_len(count))
+        return OCP_E_BAD_RESPONSE;
+    for (i = 0; i < count; i++) {
+        ocp_use_record *u = &recs[i];
+        u->seq = ocp_get_u32(&r);
+        ocp_get_bytes(&r, u->card_id, 8);
+        u->domain = ocp_get_u8(&r);
+        u->service = ocp_get_u16(&r);
+        u->amount = ocp_get_u32(&r);
+        u->datetime = ocp_get_u32(&r);
+        u->outcome = ocp_get_u8(&r);
+        u->counter = ocp_get_u32(&r);
+        u->remaining = ocp_get_u32(&r);
+        u->flags = ocp_get_u8(&r);
+        ocp_get_bytes(&r, u->cert, 8);
+        if (u->outcome > OCP_USE_PASSBACK)
+            return OCP_E_BAD_RESPONSE;
+    }
+    if (!ocp_reader_done(&r))
+        return OCP_E_BAD_RESPONSE;
+    *n = count;
+    return OCP_OK;
+}
+
+static ocp_status public_der(EVP_PKEY *key, uint8_t *pub, size_t *pub_len)
+{
+    unsigned char *buf = NULL;
+    int len = i2d_PUBKEY(key, &buf);
+    ocp_status st = OCP_OK;
+    if (len <= 0)
+        return OCP_E_CRYPTO;
+    if ((size_t)len > *pub_len)
+        st = OCP_E_BUFFER;
+    else
+        memcpy(pub, buf, (size_t)len);
+    *pub_len = (size_t)len;
+    OPENSSL_free(buf);
+    return st;
+}
+
+ocp_status ocp_terminal_key_create(const char *path, uint8_t suite,
+                                   uint8_t *pub, size_t *pub_len)
+{
+    EVP_PKEY *key;
+    FILE *f;
+    int fd, ok;
+    ocp_status st;
+    if (path == NULL || pub == NULL || pub_len == NULL ||
+        (suite != OCP_SUITE_AES && suite != OCP_SUITE_SM))
+        return OCP_E_ARGS;
+    key = suite == OCP_SUITE_SM ? EVP_PKEY_Q_keygen(NULL, NULL, "SM2")
+                                : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    if (key == NULL)
+        return OCP_E_CRYPTO;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || fchmod(fd, 0600) != 0 || (f = fdopen(fd, "w")) == NULL) {
+        if (fd >= 0)
+            close(fd);
+        EVP_PKEY_free(key);
+        return OCP_E_IO;
+    }
+    ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1;
+    ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+    ok = fclose(f) == 0 && ok;
+    st = ok ? public_der(key, pub, pub_len) : OCP_E_IO;
+    if (!ok)
+        unlink(path); /* no half-written key file left behind */
+    EVP_PKEY_free(key);
+    return st;
+}
+
+ocp_status ocp_terminal_key_load(const char *path, ocp_terminal_key **out)
+{
+    struct stat sb;
+    ocp_terminal_key *k;
+    FILE *f;
+    if (path == NULL || out == NULL)
+        return OCP_E_ARGS;
+    *out = NULL;
+    f = fopen(path, "re");
+    if (f == NULL)
+        return OCP_E_IO;
+    /* Like the key file: a signing key others can read is not the
+     * terminal's alone any more. */
+    if (fstat(fileno(f), &sb) != 0 || (sb.st_mode & 077) != 0) {
+        fclose(f);
+        return OCP_E_DENIED;
+    }
+    k = calloc(1, sizeof *k);
+    if (k == NULL) {
+        fclose(f);
+        return OCP_E_NOMEM;
+    }
+    k->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    if (k->key == NULL ||
+        (!EVP_PKEY_is_a(k->key, "SM2") && !EVP_PKEY_is_a(k->key, "EC"))) {
+        ocp_terminal_key_free(k);
+        return OCP_E_ARGS;
+    }
+    k->suite = EVP_PKEY_is_a(k->key, "SM2") ? OCP_SUITE_SM : OCP_SUITE_AES;
+    *out = k;
+    return OCP_OK;
+}
+
+void ocp_terminal_key_free(ocp_terminal_key *k)
+{
+    if (k == NULL)
+        return;
+    EVP_PKEY_free(k->key);
+    free(k);
+}
+
+ocp_status ocp_terminal_key_public(const ocp_terminal_key *k, uint8_t *pub,
+                                   size_t *pub_len)
+{
+    if (k == NULL || pub == NULL || pub_len == NULL)
+        return OCP_E_ARGS;
+    return public_der(k->key, pub, pub_len);
+}
+
+ocp_status ocp_batch_sign(const ocp_terminal_key *k, const uint8_t *batch,
+                          size_t len, uint8_t sig[OCP_BATCH_SIGNATURE_LEN])
+{
+    if (k == NULL || batch == NULL || sig == NULL)
+        return OCP_E_ARGS;
+    return hl_sign(k->key, k->suite, batch, len, sig);
+}
+
+ocp_status ocp_batch_verify(const uint8_t *pub, size_t pub_len,
+                            const uint8_t *batch, size_t len,
+                            const uint8_t sig[OCP_BATCH_SIGNATURE_LEN])
+{
+    const unsigned char *p = pub;
+    EVP_PKEY *key;
+    ocp_status st;
+    if (pub == NULL || batch == NULL || sig == NULL || pub_len > 0x7fffffff)
+        return OCP_E_ARGS;
+    key = d2i_PUBKEY(NULL, &p, (long)pub_len);
+    if (key == NULL)
+        return OCP_E_SIGNATURE;
+    st = hl_verify(key, EVP_PKEY_is_a(key, "SM2") ? OCP_SUITE_SM
+                                                   : OCP_SUITE_AES,
+                   batch, len, sig);
+    EVP_PKEY_free(key);
+    return st;
+}
