@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ocp/batch.h"
 #include "ocp/journal.h"
 
 struct ocp_journal {
@@ -203,7 +204,8 @@ static ocp_status finish(ocp_journal *j, uint32_t seq, const char *outcome,
     if (sqlite3_prepare_v2(
             j->db,
             "UPDATE attempts SET outcome = ?, reason = ?, counter = ?, "
-            "remaining = ?, flags = ?, cert = ?, finished = started "
+            "remaining = ?, flags = ?, cert = ?, finished = started, "
+            "uploaded = 0 " /* an uploaded pending attempt goes again */
             "WHERE seq = ? AND outcome = 'pending'",
             -1, &st, NULL) != SQLITE_OK)
         return OCP_E_IO;
@@ -329,4 +331,95 @@ ocp_status ocp_journal_list(ocp_journal *j, ocp_journal_entry *out,
     sqlite3_finalize(st);
     *count = n;
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? OCP_OK : OCP_E_IO;
+}
+
+static uint8_t outcome_code(const char *outcome)
+{
+    if (strcmp(outcome, "accepted") == 0)
+        return OCP_USE_ACCEPTED;
+    if (strcmp(outcome, "refused") == 0)
+        return OCP_USE_REFUSED;
+    if (strcmp(outcome, "passback") == 0)
+        return OCP_USE_PASSBACK;
+    return OCP_USE_PENDING;
+}
+
+ocp_status ocp_journal_to_upload(ocp_journal *j, ocp_use_record *out,
+                                 size_t *count)
+{
+    sqlite3_stmt *st = NULL;
+    size_t n = 0;
+    int rc;
+    if (j == NULL || out == NULL || count == NULL)
+        return OCP_E_ARGS;
+    /* Only attempts that sent a CONSUME have a sequence number: a refusal
+     * decided at the terminal (hotlist, passback) never reached the card
+     * and is not a record of it. */
+    if (sqlite3_prepare_v2(j->db,
+                           "SELECT seq, card_id, role, service, amount, "
+                           "started, outcome, IFNULL(counter, 0), "
+                           "IFNULL(remaining, 0), IFNULL(flags, 0), cert "
+                           "FROM attempts WHERE seq IS NOT NULL AND "
+                           "uploaded = 0 ORDER BY seq LIMIT ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return OCP_E_IO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)*count);
+    rc = SQLITE_DONE;
+    while (n < *count && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ocp_use_record *r = &out[n++];
+        memset(r, 0, sizeof *r);
+        r->seq = (uint32_t)sqlite3_column_int64(st, 0);
+        unhex((const char *)sqlite3_column_text(st, 1), r->card_id, 8);
+        r->domain = (uint8_t)sqlite3_column_int(st, 2);
+        r->service = (uint16_t)sqlite3_column_int(st, 3);
+        r->amount = (uint32_t)sqlite3_column_int64(st, 4);
+        r->datetime = (uint32_t)sqlite3_column_int64(st, 5);
+        r->outcome = outcome_code((const char *)sqlite3_column_text(st, 6));
+        r->counter = (uint32_t)sqlite3_column_int64(st, 7);
+        r->remaining = (uint32_t)sqlite3_column_int64(st, 8);
+        r->flags = (uint8_t)sqlite3_column_int(st, 9);
+        unhex((const char *)sqlite3_column_text(st, 10), r->cert, 8);
+    }
+    sqlite3_finalize(st);
+    *count = n;
+    /* The loop ends on DONE, or on a full buffer right after a ROW. */
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? OCP_OK : OCP_E_IO;
+}
+
+ocp_status ocp_journal_mark_uploaded(ocp_journal *j,
+                                     const ocp_use_record *recs, size_t n)
+{
+    static const char *const outcomes[] = {"pending", "accepted", "refused",
+                                           "passback"};
+    sqlite3_stmt *st = NULL;
+    ocp_status result = OCP_OK;
+    size_t i;
+    if (j == NULL || (recs == NULL && n > 0))
+        return OCP_E_ARGS;
+    if (exec(j, "BEGIN IMMEDIATE") != OCP_OK)
+        return OCP_E_IO;
+    /* Marked only when the outcome is still the one uploaded: a pending
+     * attempt that a tap finished meanwhile must go up again. */
+    if (sqlite3_prepare_v2(j->db,
+                           "UPDATE attempts SET uploaded = 1 "
+                           "WHERE seq = ? AND outcome = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        result = OCP_E_IO;
+    for (i = 0; result == OCP_OK && i < n; i++) {
+        if (recs[i].outcome > OCP_USE_PASSBACK) {
+            result = OCP_E_ARGS;
+            break;
+        }
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, recs[i].seq);
+        sqlite3_bind_text(st, 2, outcomes[recs[i].outcome], -1,
+                          SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            result = OCP_E_IO;
+    }
+    sqlite3_finalize(st);
+    if (result == OCP_OK && exec(j, "COMMIT") == OCP_OK)
+        return OCP_OK;
+    exec(j, "ROLLBACK");
+    return result == OCP_OK ? OCP_E_IO : result;
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ocp/batch.h"
 #include "ocp/card.h"
 #include "ocp/export.h"
 #include "ocp/status.h"
@@ -87,6 +88,26 @@ OCP_API ocp_status ocp_journal_set_u32(ocp_journal *j, const char *key,
 /** Entries from the newest, at most *count; *count out: how many. */
 OCP_API ocp_status ocp_journal_list(ocp_journal *j, ocp_journal_entry *out,
                                     size_t *count);
+
+/**
+ * The attempts the back office has not stored yet, oldest first, as upload
+ * records (ocp/batch.h): every attempt that sent a CONSUME, pending ones
+ * included; a pending attempt finished later is listed again.
+ * @param[out]    out    room for *count records
+ * @param[in,out] count  in: capacity; out: records returned
+ */
+OCP_API ocp_status ocp_journal_to_upload(ocp_journal *j, ocp_use_record *out,
+                                         size_t *count);
+
+/**
+ * Mark records uploaded, after the registry committed them (never before:
+ * a crash in between only makes the next sync send them again, which the
+ * registry stores once).  A record whose outcome changed since it was read
+ * stays unmarked.
+ */
+OCP_API ocp_status ocp_journal_mark_uploaded(ocp_journal *j,
+                                             const ocp_use_record *recs,
+                                             size_t n);
 
 #ifdef __cplusplus
 }
