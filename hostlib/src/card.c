@@ -9,7 +9,9 @@
 #include "ocp_bytes.h"
 #include "ocp_wire.h"
 
-/* Sends a protected command and maps a non-9000 status word. */
+/* Sends a protected command and maps a non-9000 status word.  *sw_out is
+ * 0 unless the answer's R-MAC verified: the SW of a plain or forged answer
+ * must not steer the caller (a plain 6A83 would end a record listing). */
 static ocp_status run(ocp_session *s, uint8_t cla, uint8_t ins, uint8_t p1,
                       uint8_t p2, const uint8_t *data, size_t len,
                       uint8_t *resp, size_t *resp_len, uint16_t *sw_out)
@@ -18,7 +20,7 @@ static ocp_status run(ocp_session *s, uint8_t cla, uint8_t ins, uint8_t p1,
     ocp_status st = ocp_session_transmit(s, cla, ins, p1, p2, data, len, resp,
                                          resp_len, &sw);
     if (sw_out)
-        *sw_out = sw;
+        *sw_out = st == OCP_OK ? sw : 0;
     if (st != OCP_OK)
         return st;
     return ocp_status_from_sw(sw);

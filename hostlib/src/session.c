@@ -142,13 +142,16 @@ ocp_status ocp_open_session(ocp_transport *t, const ocp_select_info *info,
     ocp_put_bytes(&w, cryptogram, 8);
     ocp_put_u8(&w, 0x00);
     st = ocp_transmit(t, apdu, sizeof apdu, r, &n, &sw);
-    if (st == OCP_OK && sw != OCP_SW_OK)
+    /* Refusals are plain two-byte answers (PROTOCOL.md 2.3); a longer one
+     * is protected whatever its SW (1.3), and only its R-MAC, which covers
+     * the SW, tells a refusal from tampering. */
+    if (st == OCP_OK && n == 0 && sw != OCP_SW_OK)
         st = auth_error(sw);
     /* The card proves itself with the R-MAC of this answer. */
     if (st == OCP_OK &&
         ocp_sm_unwrap_response(&s->sm, r, n, sw, &plain) != 0)
         st = OCP_E_SM;
-    if (st == OCP_OK && plain != OCP_LASTTX_LEN)
+    if (st == OCP_OK && (sw != OCP_SW_OK || plain != OCP_LASTTX_LEN))
         st = OCP_E_BAD_RESPONSE;
     if (st != OCP_OK) {
         ocp_session_close(s);
