@@ -33,6 +33,19 @@ enum { X_SELECT, X_AUTH, X_STATUS, X_RECORD, X_CONSUME, X_COUNT };
 #define TERMINAL 0x0B000001u
 #define SEQ 4242u
 
+/* Two validations: the bus pass of PROTOCOL.md section 4, and the
+ * assistive balance, whose units show in the image. */
+static const struct flow {
+    const char *name;
+    uint8_t role;
+    uint16_t service;
+    uint32_t amount;
+} flows[] = {
+    {"bus pass", OCP_ROLE_TRANSIT, SVC_BUS, 1},
+    {"assistive balance", OCP_ROLE_ASSIST, SVC_DEVICE, 150},
+};
+static const struct flow *flow;
+
 /* The untampered run: every exchange and the image around it. */
 static struct mitm_exchange ref[X_COUNT];
 static uint8_t ref_before[X_COUNT][OCP_NVM_SIZE];
@@ -61,8 +74,8 @@ static ocp_status validation(ocp_session **s, ocp_tx_result *tx)
     ocp_status st;
 
     *s = NULL;
-    st = ocp_open_role(&mm.t, fx.ks, OCP_ROLE_TRANSIT, TERMINAL, FIX_NOW,
-                       NULL, NULL, s);
+    st = ocp_open_role(&mm.t, fx.ks, flow->role, TERMINAL, FIX_NOW, NULL,
+                       NULL, s);
     if (st != OCP_OK)
         return st;
     st = ocp_read_status(*s, &status);
@@ -75,7 +88,7 @@ static ocp_status validation(ocp_session **s, ocp_tx_result *tx)
         return st;
     if (sw != OCP_SW_OK)
         return ocp_status_from_sw(sw);
-    return ocp_consume(*s, SVC_BUS, 1, SEQ, tx);
+    return ocp_consume(*s, flow->service, flow->amount, SEQ, tx);
 }
 
 /* What docs/PROTOCOL.md says a flipped command gets. */
@@ -273,8 +286,9 @@ static void command_case(unsigned x, unsigned bit)
         return;
     }
     if (mitm_card_sw(&mm, x) != v.sw)
-        fail_msg("exchange %u bit %u: card said %04X, PROTOCOL.md %04X", x,
-                 bit, (unsigned)mitm_card_sw(&mm, x), (unsigned)v.sw);
+        fail_msg("%s, exchange %u bit %u: card said %04X, PROTOCOL.md %04X",
+                 flow->name, x, bit, (unsigned)mitm_card_sw(&mm, x),
+                 (unsigned)v.sw);
     /* Every refusal here is a plain two-byte answer. */
     assert_int_equal(mm.log[x].answered_len, 2);
     assert_int_equal(mm.n, x + 1);
@@ -329,8 +343,8 @@ static void response_case(unsigned x, unsigned bit)
     st = validation(&s, &tx);
     assert_true(mm.fired);
     if (st != OCP_E_SM)
-        fail_msg("response %u bit %u: libocp said %d, not OCP_E_SM", x, bit,
-                 (int)st);
+        fail_msg("%s, response %u bit %u: libocp said %d, not OCP_E_SM",
+                 flow->name, x, bit, (int)st);
     assert_int_equal(mm.n, x + 1);
     /* The card acted as in the untampered run, exactly once. */
     snap(image);
@@ -347,11 +361,13 @@ static void response_case(unsigned x, unsigned bit)
     /* The terminal retries the torn consumption with its sequence number:
      * authentication already shows it committed, CONSUME answers the
      * stored certificate, and nothing is consumed a second time. */
-    again = open_role_at(OCP_ROLE_TRANSIT, TERMINAL, FIX_NOW, &last);
+    again = open_role_at(flow->role, TERMINAL, FIX_NOW, &last);
     assert_int_equal(last.seq, SEQ);
     assert_int_equal(last.counter, ref_tx.counter);
     assert_memory_equal(last.cert, ref_tx.cert, 8);
-    assert_int_equal(ocp_consume(again, SVC_BUS, 1, SEQ, &tx), OCP_OK);
+    assert_int_equal(ocp_consume(again, flow->service, flow->amount, SEQ,
+                                 &tx),
+                     OCP_OK);
     assert_int_equal(tx.flags, ref_tx.flags | OCP_TXF_REPEAT);
     assert_int_equal(tx.counter, ref_tx.counter);
     assert_memory_equal(tx.cert, ref_tx.cert, 8);
@@ -360,12 +376,12 @@ static void response_case(unsigned x, unsigned bit)
     assert_same_image(image, ref_after[X_CONSUME], "retry");
 }
 
-void test_bit_flips_validation(void **state)
+/* Every bit of every exchange of one validation flow. */
+static void sweep(unsigned long *commands_flipped,
+                  unsigned long *responses_flipped)
 {
-    unsigned long commands_flipped = 0, responses_flipped = 0;
     ocp_session *s;
     unsigned x, bit;
-    (void)state;
 
     /* The untampered run every case is compared with. */
     restore(issued_image);
@@ -384,18 +400,30 @@ void test_bit_flips_validation(void **state)
     for (x = X_AUTH; x < X_COUNT; x++) {
         for (bit = 0; bit < 8u * ref[x].sent_len; bit++) {
             command_case(x, bit);
-            commands_flipped++;
+            (*commands_flipped)++;
         }
         for (bit = 0; bit < 8u * ref[x].answered_len; bit++) {
             response_case(x, bit);
-            responses_flipped++;
+            (*responses_flipped)++;
         }
+    }
+}
+
+void test_bit_flips_validation(void **state)
+{
+    unsigned long commands_flipped = 0, responses_flipped = 0;
+    size_t i;
+    (void)state;
+
+    for (i = 0; i < sizeof flows / sizeof flows[0]; i++) {
+        flow = &flows[i];
+        sweep(&commands_flipped, &responses_flipped);
     }
     printf("attack_bit_flips %lu cases (%lu command bits, %lu response "
            "bits)\n",
            commands_flipped + responses_flipped, commands_flipped,
            responses_flipped);
-    for (x = 0; x < sizeof tally / sizeof tally[0] && tally[x].n; x++)
+    for (i = 0; i < sizeof tally / sizeof tally[0] && tally[i].n; i++)
         printf("  flipped commands answered %04X: %lu\n",
-               (unsigned)tally[x].sw, tally[x].n);
+               (unsigned)tally[i].sw, tally[i].n);
 }

@@ -444,6 +444,7 @@ static void test_transit_outside_its_domain(void **state)
     uint8_t d[19], r[256], blk[12];
     ocp_tx_result tx;
     ocp_session *s;
+    struct view v;
     uint16_t sw = 0;
     size_t n;
     (void)state;
@@ -536,6 +537,8 @@ static void test_transit_outside_its_domain(void **state)
                           OCP_STATE_BLOCKED, 0, blk, sizeof blk),
                      OCP_SW_OK);
     ocp_session_close(s);
+    issuer_view(&v);
+    assert_int_equal(v.state, OCP_STATE_BLOCKED);
 }
 
 /* The kiosk reads everything of the holder, but only after the PIN; a
@@ -713,9 +716,9 @@ static void test_far_future_date(void **state)
     assert_int_equal(v.card_date, FIX_DAY); /* not moved by one terminal */
 
     /* A second terminal id within 7 days of the pending day: the clocks
-     * agree and the month renews.  Terminal ids are claims made under the
-     * role key, so this stops a wrong clock, not a holder of the medical
-     * key who claims two ids (see the report). */
+     * agree and the month renews.  Terminal ids are only claims made under
+     * the role key: the rule stops one wrong clock, not a holder of the
+     * medical key who claims two ids, as this very step shows. */
     s = open_role_at(OCP_ROLE_MEDICAL, 0xA0000002u, far + DAY, NULL);
     assert_int_equal(ocp_consume(s, SVC_REFILL, 1, 5, &tx), OCP_OK);
     assert_int_equal(tx.flags, OCP_TXF_RENEWED);
