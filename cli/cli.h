@@ -21,7 +21,8 @@ enum {
     EXIT_NOT_ENTITLED = 6,
     EXIT_BLOCKED = 7,    /* card blocked or terminated */
     EXIT_AUTH = 8,       /* authentication or secure messaging failed */
-    EXIT_CARD = 9        /* the card refused or answered nonsense */
+    EXIT_CARD = 9,       /* the card refused or answered nonsense */
+    EXIT_TIMEOUT = 10    /* the card or reader did not answer in time */
 };
 
 struct cli {
@@ -31,6 +32,7 @@ struct cli {
     int trace;           /* --trace: APDUs on stderr, payloads masked */
     int verbose;
     long wait_ms;        /* how long to wait for a card */
+    long card_timeout_ms; /* --card-timeout: each request's deadline; 0 none */
     uint32_t terminal_id; /* --terminal-id: this desk or terminal */
     int quiet;           /* -q: errors only */
     char pin[9];         /* a PIN already read, for the kiosk session */
@@ -43,7 +45,8 @@ int cmd_use(struct cli *c, int argc, char **argv);
 
 /* Maps a libocp status to an exit code and prints the reason. */
 int cli_fail(const char *what, ocp_status st);
-/* Connects to the card in the chosen reader (waits c->wait_ms). */
+/* Connects to the card in the chosen reader (waits c->wait_ms; every
+ * request then has the deadline c->card_timeout_ms). */
 ocp_status cli_connect(struct cli *c, ocp_transport **t);
 /* Opens the key store named by --keys. */
 ocp_status cli_keystore(struct cli *c, ocp_keystore **ks);

@@ -74,7 +74,7 @@ int cmd_terminal(struct cli *c, int argc, char **argv)
             continue;
         }
         status_line(c, "ready", OCP_OK);
-        st = ocp_pcsc_connect(reader, &t);
+        st = ocp_pcsc_connect_timeout(reader, c->card_timeout_ms, &t);
         if (st == OCP_OK)
             st = t->ops->begin(t);
         if (st == OCP_OK) {
@@ -88,6 +88,13 @@ int cmd_terminal(struct cli *c, int argc, char **argv)
         if (st == OCP_OK) {
             tap_show(c, &svc.params, &res, svc.large, svc.bell);
             done++;
+        } else if (st == OCP_E_TIMEOUT && !c->quiet) {
+            /* A mute card: the transport gave it up (its blocked call
+             * finishes, and is freed, when the card leaves).  Like a pull,
+             * the journal keeps the attempt pending for the next tap. */
+            fprintf(stderr, "ocp terminal: tap interrupted (the card did "
+                            "not answer within %.1f s); tap again\n",
+                    (double)c->card_timeout_ms / 1000.0);
         } else if (!c->quiet) {
             /* Pulled mid-tap: the journal keeps it pending; the next tap
              * of this card finishes it without charging twice. */

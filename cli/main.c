@@ -55,6 +55,8 @@ static void usage(FILE *f)
                "  --json                   machine-readable output\n"
                "  --trace                  show APDUs on stderr (protected payloads masked)\n"
                "  --wait SECONDS           wait this long for a card (default 0)\n"
+               "  --card-timeout SECONDS   give up on a card that does not answer\n"
+               "                           (default 5; 0 waits for ever)\n"
                "  --terminal-id ID         this desk's or terminal's id\n"
                "  -q, --quiet              print errors only\n"
                "  -v, --verbose            more detail on stderr\n"
@@ -65,7 +67,8 @@ static void usage(FILE *f)
     fprintf(f, "\nExit codes: 0 done, 1 failure, 2 usage, 3 no reader or no "
                "PC/SC service,\n4 no card, 5 wrong or blocked PIN, 6 not "
                "entitled, 7 card blocked or\nterminated, 8 authentication "
-               "failed, 9 card refused or answered nonsense.\n");
+               "failed, 9 card refused or answered nonsense,\n10 the card did "
+               "not answer within --card-timeout.\n");
 }
 
 int main(int argc, char **argv)
@@ -76,6 +79,7 @@ int main(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {"trace", no_argument, NULL, 't'},
         {"wait", required_argument, NULL, 'w'},
+        {"card-timeout", required_argument, NULL, 'C'},
         {"terminal-id", required_argument, NULL, 'T'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -87,6 +91,7 @@ int main(int argc, char **argv)
 
     memset(&c, 0, sizeof c);
     c.terminal_id = 0xD0000001u; /* a desk, unless told otherwise */
+    c.card_timeout_ms = OCP_PCSC_DEFAULT_TIMEOUT_MS;
     /* Global options stop at the command name. */
     while ((o = getopt_long(argc, argv, "+r:vqh", opts, NULL)) != -1) {
         switch (o) {
@@ -105,6 +110,20 @@ int main(int argc, char **argv)
         case 'w':
             c.wait_ms = (long)(strtod(optarg, NULL) * 1000.0);
             break;
+        case 'C': {
+            char *end;
+            double s = strtod(optarg, &end);
+            /* Up to a day: beyond that "never" is the honest choice (0). */
+            if (end == optarg || *end || !(s >= 0.0 && s <= 86400.0)) {
+                fprintf(stderr, "ocp: --card-timeout takes seconds, 0 to "
+                                "86400 (0: wait for ever)\n");
+                return EXIT_USAGE;
+            }
+            c.card_timeout_ms = (long)(s * 1000.0);
+            if (s > 0.0 && c.card_timeout_ms == 0)
+                c.card_timeout_ms = 1; /* a deadline, however short */
+            break;
+        }
         case 'v':
             c.verbose++;
             break;
@@ -150,6 +169,10 @@ int main(int argc, char **argv)
 int cli_fail(const char *what, ocp_status st)
 {
     fprintf(stderr, "ocp: %s: %s\n", what, ocp_strerror(st));
+    if (st == OCP_E_TIMEOUT)
+        fprintf(stderr, "ocp: the card or the reader stopped answering "
+                        "(--card-timeout); take the card away and try "
+                        "again\n");
     if (keys_uri != NULL && strncmp(keys_uri, "pkcs11:", 7) == 0 &&
         (st == OCP_E_KEY_MISSING || st == OCP_E_CRYPTO) &&
         ocp_pkcs11_last_error()[0])
@@ -161,8 +184,9 @@ int cli_fail(const char *what, ocp_status st)
     case OCP_E_NO_CARD:
     case OCP_E_CARD_REMOVED:
     case OCP_E_CARD_RESET:
-    case OCP_E_TIMEOUT:
         return EXIT_NO_CARD;
+    case OCP_E_TIMEOUT:
+        return EXIT_TIMEOUT;
     case OCP_E_PIN_WRONG:
     case OCP_E_PIN_BLOCKED:
         return EXIT_PIN;
@@ -202,7 +226,7 @@ ocp_status cli_connect(struct cli *c, ocp_transport **t)
         return st;
     if (c->verbose)
         fprintf(stderr, "ocp: reader %s\n", name);
-    st = ocp_pcsc_connect(name, t);
+    st = ocp_pcsc_connect_timeout(name, c->card_timeout_ms, t);
     /* One subcommand is one exclusive transaction: no other program's
      * APDUs can interleave with a session's. */
     if (st == OCP_OK) {
