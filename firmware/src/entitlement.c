@@ -159,6 +159,26 @@ static void consume_response(const uint8_t e[STORE_PAYLOAD], uint8_t extra,
 }
 
 /*
+ * A consumption refused for want of units still keeps what it learned
+ * about the date: a newer plausible date, or a far-ahead one waiting for a
+ * second terminal.  Without this a card whose counter had run out could
+ * never renew through two terminals (docs/PROTOCOL.md section 3).  One
+ * root write, only when the date state changed.
+ */
+static uint16_t refuse_keeping_date(struct ocp_card *card,
+                                    const struct ocp_card_root *root)
+{
+    if (root->last_date != card->root.last_date ||
+        root->pending_date != card->root.pending_date ||
+        root->pending_terminal != card->root.pending_terminal) {
+        store_begin(card);
+        if (store_commit(card, root) != 0)
+            return OCP_SW_MEMORY_FAILURE;
+    }
+    return OCP_SW_NOT_ENOUGH_UNITS;
+}
+
+/*
  * CONSUME: data = service(2) | amount(4) | terminal sequence(4).  The
  * terminal id and date-time are those of the session.
  */
@@ -231,14 +251,14 @@ uint16_t cmd_consume(struct ocp_card *card, card_apdu *a)
             }
         }
         if (remaining < amount)
-            return OCP_SW_NOT_ENOUGH_UNITS;
+            return refuse_keeping_date(card, &root);
         remaining -= amount;
         break;
     case OCP_KIND_BALANCE:
         if (amount == 0)
             return OCP_SW_WRONG_DATA;
         if (remaining < amount)
-            return OCP_SW_NOT_ENOUGH_UNITS;
+            return refuse_keeping_date(card, &root);
         remaining -= amount;
         break;
     default:

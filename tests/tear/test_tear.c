@@ -132,6 +132,7 @@ struct tear_case {
     int pin_spends;      /* the PIN try counter may end one lower */
     ocp_status expect;   /* result of the uncut run */
     void (*prepare)(void); /* makes the starting state; NULL: issued card */
+    uint32_t when;         /* the session's date-time; 0: FIX_NOW */
 };
 
 static ocp_status run_consume_pass(ocp_session *s)
@@ -274,6 +275,19 @@ static ocp_status spend_all_but_one_try(ocp_session *s)
     return OCP_OK;
 }
 
+static ocp_status use_up_refills(ocp_session *s)
+{
+    ocp_tx_result tx;
+    return ocp_consume(s, SVC_REFILL, 2, 76, &tx);
+}
+
+/* The monthly refills used up: a consumption two months ahead is refused
+ * but records the far-ahead date (one root write). */
+static void prepare_refills_used_up(void)
+{
+    apply_to_base(use_up_refills, OCP_ROLE_MEDICAL);
+}
+
 /* A PIN with one try left: the wrong try that blocks it is the case. */
 static void prepare_pin_one_try(void)
 {
@@ -281,24 +295,26 @@ static void prepare_pin_one_try(void)
 }
 
 static const struct tear_case cases[] = {
-    {"consume pass", OCP_ROLE_TRANSIT, run_consume_pass, NULL, 0, OCP_OK, NULL},
-    {"consume counter", OCP_ROLE_MEDICAL, run_consume_counter, NULL, 0, OCP_OK, NULL},
-    {"consume balance", OCP_ROLE_ASSIST, run_consume_balance, NULL, 0, OCP_OK, NULL},
-    {"grant", OCP_ROLE_ISSUER, run_grant, NULL, 0, OCP_OK, NULL},
-    {"credit", OCP_ROLE_ISSUER, run_credit, NULL, 0, OCP_OK, NULL},
-    {"revoke", OCP_ROLE_ISSUER, run_revoke, NULL, 0, OCP_OK, NULL},
-    {"update holder", 0, NULL, desk_update_holder, 0, OCP_OK, NULL},
-    {"renew in place", 0, NULL, desk_renew, 0, OCP_OK, NULL},
-    {"key change", OCP_ROLE_ISSUER, run_key_change, NULL, 0, OCP_OK, NULL},
-    {"block", OCP_ROLE_ISSUER, run_block, NULL, 0, OCP_OK, NULL},
-    {"unblock card", OCP_ROLE_ISSUER, run_unblock_card, NULL, 0, OCP_OK, prepare_blocked},
-    {"terminate", OCP_ROLE_ISSUER, run_terminate, NULL, 0, OCP_OK, NULL},
-    {"date reset", OCP_ROLE_ISSUER, run_date, NULL, 0, OCP_OK, NULL},
-    {"PIN unblock", OCP_ROLE_ISSUER, run_unblock_pin, NULL, 0, OCP_OK, NULL},
-    {"PIN verify wrong", OCP_ROLE_KIOSK, run_verify_wrong, NULL, 0, OCP_E_PIN_WRONG, NULL},
-    {"PIN last try wrong", OCP_ROLE_KIOSK, run_verify_wrong, NULL, 0, OCP_E_PIN_BLOCKED, prepare_pin_one_try},
-    {"PIN verify right", OCP_ROLE_KIOSK, run_verify_right, NULL, 1, OCP_OK, NULL},
-    {"PIN change", OCP_ROLE_KIOSK, run_change_pin, NULL, 1, OCP_OK, NULL},
+    {"consume pass", OCP_ROLE_TRANSIT, run_consume_pass, NULL, 0, OCP_OK, NULL, 0},
+    {"consume counter", OCP_ROLE_MEDICAL, run_consume_counter, NULL, 0, OCP_OK, NULL, 0},
+    {"consume balance", OCP_ROLE_ASSIST, run_consume_balance, NULL, 0, OCP_OK, NULL, 0},
+    {"consume refused, date kept", OCP_ROLE_MEDICAL, run_consume_counter, NULL, 0,
+     OCP_E_NOT_ENTITLED, prepare_refills_used_up, (FIX_DAY + 60) * 1440u},
+    {"grant", OCP_ROLE_ISSUER, run_grant, NULL, 0, OCP_OK, NULL, 0},
+    {"credit", OCP_ROLE_ISSUER, run_credit, NULL, 0, OCP_OK, NULL, 0},
+    {"revoke", OCP_ROLE_ISSUER, run_revoke, NULL, 0, OCP_OK, NULL, 0},
+    {"update holder", 0, NULL, desk_update_holder, 0, OCP_OK, NULL, 0},
+    {"renew in place", 0, NULL, desk_renew, 0, OCP_OK, NULL, 0},
+    {"key change", OCP_ROLE_ISSUER, run_key_change, NULL, 0, OCP_OK, NULL, 0},
+    {"block", OCP_ROLE_ISSUER, run_block, NULL, 0, OCP_OK, NULL, 0},
+    {"unblock card", OCP_ROLE_ISSUER, run_unblock_card, NULL, 0, OCP_OK, prepare_blocked, 0},
+    {"terminate", OCP_ROLE_ISSUER, run_terminate, NULL, 0, OCP_OK, NULL, 0},
+    {"date reset", OCP_ROLE_ISSUER, run_date, NULL, 0, OCP_OK, NULL, 0},
+    {"PIN unblock", OCP_ROLE_ISSUER, run_unblock_pin, NULL, 0, OCP_OK, NULL, 0},
+    {"PIN verify wrong", OCP_ROLE_KIOSK, run_verify_wrong, NULL, 0, OCP_E_PIN_WRONG, NULL, 0},
+    {"PIN last try wrong", OCP_ROLE_KIOSK, run_verify_wrong, NULL, 0, OCP_E_PIN_BLOCKED, prepare_pin_one_try, 0},
+    {"PIN verify right", OCP_ROLE_KIOSK, run_verify_right, NULL, 1, OCP_OK, NULL, 0},
+    {"PIN change", OCP_ROLE_KIOSK, run_change_pin, NULL, 1, OCP_OK, NULL, 0},
 };
 
 static const unsigned torn_lengths[] = {0, 1, 32, 63};
@@ -321,7 +337,8 @@ static ocp_status start_and_run(const struct tear_case *c,
         return c->desk();
     }
     assert_int_equal(ocp_open_role(fx.t, fx.ks, c->role, 0x1000u + c->role,
-                                   FIX_NOW, &info, NULL, &s),
+                                   c->when ? c->when : FIX_NOW, &info, NULL,
+                                   &s),
                      OCP_OK);
     challenge_seen(info.challenge);
     writes_at_start = port_test_writes();

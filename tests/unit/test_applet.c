@@ -476,6 +476,38 @@ static void test_date_rules_and_renewal(void **state)
     ocp_session_close(s);
 }
 
+/* A card whose monthly counter ran out, met months later by one terminal
+ * and then another: the first refusal still records the far-ahead date,
+ * so the second terminal's agreement renews the counter. */
+static void test_used_up_counter_renews_at_second_terminal(void **state)
+{
+    ocp_session *s;
+    ocp_tx_result tx;
+    uint32_t far = (FIX_DAY + 60) * 1440u;
+    (void)state;
+    assert_int_equal(fixture_session_at(&fx, OCP_ROLE_MEDICAL, 0x51, FIX_NOW,
+                                        NULL, &s),
+                     OCP_OK);
+    assert_int_equal(ocp_consume(s, SVC_REFILL, 2, 1, &tx), OCP_OK);
+    assert_int_equal(tx.remaining, 0);
+    ocp_session_close(s);
+
+    assert_int_equal(fixture_session_at(&fx, OCP_ROLE_MEDICAL, 0xA1, far,
+                                        NULL, &s),
+                     OCP_OK);
+    assert_int_equal(ocp_consume(s, SVC_REFILL, 1, 1, &tx),
+                     OCP_E_NOT_ENTITLED);
+    ocp_session_close(s);
+
+    assert_int_equal(fixture_session_at(&fx, OCP_ROLE_MEDICAL, 0xB2,
+                                        far + 1440, NULL, &s),
+                     OCP_OK);
+    assert_int_equal(ocp_consume(s, SVC_REFILL, 1, 1, &tx), OCP_OK);
+    assert_int_equal(tx.flags, OCP_TXF_RENEWED);
+    assert_int_equal(tx.remaining, 1);
+    ocp_session_close(s);
+}
+
 static void test_challenges_never_repeat(void **state)
 {
     static uint8_t seen[1000][8];
@@ -631,6 +663,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_date_rules_and_renewal,
                                         setup_aes, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_used_up_counter_renews_at_second_terminal, setup_aes,
+            teardown),
         cmocka_unit_test_setup_teardown(test_challenges_never_repeat,
                                         setup_aes, teardown),
         cmocka_unit_test_setup_teardown(test_consumption_cost, setup_aes,

@@ -164,7 +164,10 @@ OCP_API ocp_status ocp_open_session(ocp_transport *t,
  * @param[in]     cla    00 or 80 (the SM bit is added)
  * @param[out]    resp   decrypted response data (may be NULL if none)
  * @param[in,out] resp_len in: capacity; out: length
- * @param[out]    sw     the card's status word (MAC-verified)
+ * @param[out]    sw     the card's status word: MAC-verified when the call
+ *                        returns OCP_OK; after OCP_E_SM it is the plain,
+ *                        unverified SW, for diagnostics only (the
+ *                        operations in this header never act on it)
  */
 OCP_API ocp_status ocp_session_transmit(ocp_session *s, uint8_t cla,
                                         uint8_t ins, uint8_t p1, uint8_t p2,
