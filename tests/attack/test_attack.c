@@ -698,20 +698,23 @@ static void test_far_future_date(void **state)
     assert_int_equal(tx.remaining, 0); /* this month's last unit */
     ocp_session_close(s);
 
-    /* The same terminal again, the same day and the next: used up. */
+    /* The same terminal again, the same day: used up, nothing written
+     * (the pending day it already set is the same). */
     snap(before);
     s = open_role_at(OCP_ROLE_MEDICAL, 0xA0000001u, far, NULL);
     assert_int_equal(ocp_consume(s, SVC_REFILL, 1, 3, &tx),
                      OCP_E_NOT_ENTITLED);
     assert_int_equal(wire_sw(), OCP_SW_NOT_ENOUGH_UNITS);
     ocp_session_close(s);
+    snap(after);
+    assert_same_image(before, after, "refused renewal");
+    /* The next day, still alone: refused; the pending day moves (one root
+     * write, PROTOCOL.md 3) but the card's day does not. */
     s = open_role_at(OCP_ROLE_MEDICAL, 0xA0000001u, far + DAY, NULL);
     assert_int_equal(ocp_consume(s, SVC_REFILL, 1, 4, &tx),
                      OCP_E_NOT_ENTITLED);
     assert_int_equal(wire_sw(), OCP_SW_NOT_ENOUGH_UNITS);
     ocp_session_close(s);
-    snap(after);
-    assert_same_image(before, after, "refused renewals");
     issuer_view(&v);
     assert_int_equal(v.card_date, FIX_DAY); /* not moved by one terminal */
 
