@@ -158,6 +158,47 @@ static void consume_response(const uint8_t e[STORE_PAYLOAD], uint8_t extra,
     a->out_len = OCP_CONSUME_RESP_LEN;
 }
 
+/* The on-card log record (docs/NVM.md): the 24 bytes READ RECORD shows,
+ * then what a retry needs that READ RECORD does not show. */
+#define LOG_SEQ 24u  /* the terminal's sequence number */
+#define LOG_CERT 28u /* the certificate */
+
+/*
+ * Finds this terminal's consumption with this sequence number in the log:
+ * a torn attempt retried after other taps in its domain (another
+ * terminal's, say), when the domain's last transaction is no longer it.
+ * Returns 1 with the record, 0 when it is not among the 32 newest, -1 on
+ * NVM failure.
+ */
+static int log_find_attempt(const struct ocp_card *card, uint8_t domain,
+                            uint32_t terminal, uint32_t seq,
+                            uint8_t rec[STORE_PAYLOAD])
+{
+    unsigned i;
+    if (seq == 0) /* never a terminal's number; zero in records of old */
+        return 0;
+    for (i = 0; i < OCP_LOG_RECORDS; i++) {
+        int got = store_log_read(card, i, rec);
+        if (got <= 0)
+            return got;
+        if (rec[14] == domain && ocp_get_be32(rec + 8) == terminal &&
+            ocp_get_be32(rec + LOG_SEQ) == seq)
+            return 1;
+    }
+    return 0;
+}
+
+/* The answer to a repeated CONSUME, from its log record. */
+static void consume_response_from_log(const uint8_t rec[STORE_PAYLOAD],
+                                      card_apdu *a)
+{
+    memcpy(a->out, rec, 4);           /* counter */
+    memcpy(a->out + 4, rec + 19, 4);  /* remaining */
+    a->out[8] = (uint8_t)(rec[23] | OCP_TXF_REPEAT);
+    memcpy(a->out + 9, rec + LOG_CERT, OCP_MAC_LEN);
+    a->out_len = OCP_CONSUME_RESP_LEN;
+}
+
 /*
  * A consumption refused for want of units still keeps what it learned
  * about the date: a newer plausible date, or a far-ahead one waiting for a
@@ -215,6 +256,15 @@ uint16_t cmd_consume(struct ocp_card *card, card_apdu *a)
         ocp_get_be32(e + E_L_SEQ) == seq) {
         consume_response(e, OCP_TXF_REPEAT, a);
         return OCP_SW_OK;
+    }
+    switch (log_find_attempt(card, role, card->session_terminal, seq, log)) {
+    case 1:
+        consume_response_from_log(log, a);
+        return OCP_SW_OK;
+    case 0:
+        break;
+    default:
+        return OCP_SW_MEMORY_FAILURE;
     }
 
     slot = find_service(card, service, e);
@@ -288,7 +338,7 @@ uint16_t cmd_consume(struct ocp_card *card, card_apdu *a)
         return OCP_SW_CONDITIONS; /* no transaction key: not personalised */
 
     /* Log record: counter | datetime | terminal | service | domain |
-     * amount | remaining | flags. */
+     * amount | remaining | flags | seq | certificate. */
     memset(log, 0, sizeof log);
     ocp_put_be32(log, c.counter);
     ocp_put_be32(log + 4, c.datetime);
@@ -298,6 +348,8 @@ uint16_t cmd_consume(struct ocp_card *card, card_apdu *a)
     ocp_put_be32(log + 15, amount);
     ocp_put_be32(log + 19, remaining);
     log[23] = c.flags;
+    ocp_put_be32(log + LOG_SEQ, seq);
+    memcpy(log + LOG_CERT, e + E_L_CERT, OCP_MAC_LEN);
 
     store_begin(card);
     if (store_put(card, REC_ENT0 + (unsigned)slot, e) != 0 ||

@@ -476,6 +476,56 @@ static void test_date_rules_and_renewal(void **state)
     ocp_session_close(s);
 }
 
+/* A tap torn after the card committed, then another terminal's tap in the
+ * same domain, then the first terminal's retry with its sequence number:
+ * the domain's last transaction is the other terminal's now, but the log
+ * still knows the first, so nothing is charged twice. */
+static void test_retry_after_another_terminal_is_not_charged_twice(
+    void **state)
+{
+    ocp_session *s;
+    ocp_tx_result torn, other, retry;
+    size_t i;
+    (void)state;
+    assert_int_equal(fixture_session_at(&fx, OCP_ROLE_ASSIST, 0xA1, FIX_NOW,
+                                        NULL, &s),
+                     OCP_OK);
+    assert_int_equal(ocp_consume(s, SVC_DEVICE, 1000, 5, &torn), OCP_OK);
+    ocp_session_close(s);
+    assert_int_equal(fixture_session_at(&fx, OCP_ROLE_ASSIST, 0xB2, FIX_NOW,
+                                        NULL, &s),
+                     OCP_OK);
+    assert_int_equal(ocp_consume(s, SVC_DEVICE, 300, 1, &other), OCP_OK);
+    ocp_session_close(s);
+    /* Ten more of B's taps: still well inside the 32-record log. */
+    for (i = 0; i < 10; i++) {
+        assert_int_equal(fixture_session_at(&fx, OCP_ROLE_ASSIST, 0xB2,
+                                            FIX_NOW, NULL, &s),
+                         OCP_OK);
+        assert_int_equal(ocp_consume(s, SVC_DEVICE, 1, 2 + (uint32_t)i,
+                                     &other),
+                         OCP_OK);
+        ocp_session_close(s);
+    }
+    assert_int_equal(fixture_session_at(&fx, OCP_ROLE_ASSIST, 0xA1, FIX_NOW,
+                                        NULL, &s),
+                     OCP_OK);
+    assert_int_equal(ocp_consume(s, SVC_DEVICE, 1000, 5, &retry), OCP_OK);
+    ocp_session_close(s);
+    assert_int_equal(retry.flags, torn.flags | OCP_TXF_REPEAT);
+    assert_int_equal(retry.counter, torn.counter);
+    assert_int_equal(retry.remaining, torn.remaining);
+    assert_memory_equal(retry.cert, torn.cert, 8);
+    /* And the card's balance is B's last, not charged again. */
+    assert_int_equal(fixture_session_at(&fx, OCP_ROLE_ASSIST, 0xB2, FIX_NOW,
+                                        NULL, &s),
+                     OCP_OK);
+    assert_int_equal(ocp_consume(s, SVC_DEVICE, 1, 99, &retry), OCP_OK);
+    assert_int_equal(retry.remaining, other.remaining - 1);
+    assert_int_equal(retry.counter, other.counter + 1);
+    ocp_session_close(s);
+}
+
 /* A card whose monthly counter ran out, met months later by one terminal
  * and then another: the first refusal still records the far-ahead date,
  * so the second terminal's agreement renews the counter. */
@@ -666,6 +716,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_used_up_counter_renews_at_second_terminal, setup_aes,
             teardown),
+        cmocka_unit_test_setup_teardown(
+            test_retry_after_another_terminal_is_not_charged_twice,
+            setup_aes, teardown),
         cmocka_unit_test_setup_teardown(test_challenges_never_repeat,
                                         setup_aes, teardown),
         cmocka_unit_test_setup_teardown(test_consumption_cost, setup_aes,
