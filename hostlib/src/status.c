@@ -65,6 +65,10 @@ const char *ocp_strerror(ocp_status status)
         return "The cryptographic library failed.";
     case OCP_E_KEY_MISSING:
         return "The key store lacks the key needed.";
+    case OCP_E_DB:
+        return "The database failed or could not be reached.";
+    case OCP_E_DB_CONFLICT:
+        return "The database already holds that row.";
     }
     return "Unknown status code.";
 }

@@ -48,7 +48,13 @@ typedef enum {
 
     /* 4xx: keys and crypto */
     OCP_E_CRYPTO = 400,        /**< cryptographic library failure */
-    OCP_E_KEY_MISSING = 401    /**< the key store lacks this key */
+    OCP_E_KEY_MISSING = 401,   /**< the key store lacks this key */
+
+    /* 5xx: the registry's database */
+    OCP_E_DB = 500,            /**< database failure (unreachable, refused,
+                                    bad SQL, constraint) */
+    OCP_E_DB_CONFLICT = 501    /**< the row exists already (a unique or
+                                    primary-key constraint) */
 } ocp_status;
 
 /** A one-line English description of a status; never NULL. */
