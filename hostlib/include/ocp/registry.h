@@ -1,0 +1,139 @@
+/**
+ * @file ocp/registry.h
+ * The back office's registry (docs/BACKOFFICE.md): cards, terminals, the
+ * records terminals upload, on SQLite or PostgreSQL.
+ *
+ * Example, a terminal coming online (see also ocp_sync in ocp/sync.h):
+ *     ocp_registry *r;
+ *     char why[256];
+ *     if (ocp_registry_open("sqlite:ocp-registry.db", &r, why,
+ *                           sizeof why) == OCP_OK) {
+ *         ocp_upload_result res;
+ *         ocp_registry_upload(r, batch, len, sig, now, &res);
+ *         ocp_registry_close(r);
+ *     }
+ */
+#ifndef OCP_REGISTRY_H
+#define OCP_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ocp/batch.h"
+#include "ocp/export.h"
+#include "ocp/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ocp_registry ocp_registry;
+
+/** The schema version this libocp writes and reads. */
+#define OCP_REGISTRY_SCHEMA 1
+
+/**
+ * Open a registry, creating or migrating its schema.
+ * @param[in]  uri      `sqlite:PATH`, a bare path, or `postgresql://…`
+ *                      (docs/DATABASE.md)
+ * @param[out] err      on failure, why (never a password); may be NULL
+ * @return OCP_OK; OCP_E_DB (unreachable, not a database, or a schema newer
+ *         than this program); OCP_E_ARGS.
+ */
+OCP_API ocp_status ocp_registry_open(const char *uri, ocp_registry **out,
+                                     char *err, size_t err_cap);
+OCP_API void ocp_registry_close(ocp_registry *r);
+/** Why the last call failed, in English ("" if it did not); never a
+ *  parameter value such as a certificate number. */
+OCP_API const char *ocp_registry_error(const ocp_registry *r);
+
+/* ---- terminals --------------------------------------------------------- */
+
+/**
+ * Enrol a terminal with its public key (DER SubjectPublicKeyInfo, from
+ * ocp_terminal_key_create).
+ * @param operator  who is paid for its uses ("bus-line-7", "clinic-3")
+ * @param kind      "validator", "counter", "kiosk" or "desk"
+ * @return OCP_OK; OCP_E_DB_CONFLICT when the id is enrolled already.
+ */
+OCP_API ocp_status ocp_registry_enrol_terminal(ocp_registry *r,
+                                               uint32_t terminal_id,
+                                               const char *operator_name,
+                                               const char *kind,
+                                               const uint8_t *pub,
+                                               size_t pub_len, int64_t now);
+/** Revoke a terminal: later uploads are refused, earlier ones kept. */
+OCP_API ocp_status ocp_registry_revoke_terminal(ocp_registry *r,
+                                                uint32_t terminal_id,
+                                                int64_t now);
+
+/* ---- cards --------------------------------------------------------------- */
+
+/** What the registry knows of a card (enough for the audit). */
+typedef struct {
+    uint8_t card_id[8];
+    uint8_t suite;
+    uint8_t txmac_version;   /**< the card's transaction-key version */
+    char state[16];          /**< active, blocked, terminated, replaced */
+    uint16_t issue_date, expiry_date;
+    uint8_t replaced_by[8];  /**< zeros unless replaced */
+    int64_t replaced_at;     /**< seconds since 1970; 0 unless replaced */
+} ocp_registry_card;
+
+/** Record a card (the desk, at issuance); replaces an earlier record. */
+OCP_API ocp_status ocp_registry_put_card(ocp_registry *r,
+                                         const ocp_registry_card *c,
+                                         int64_t now);
+
+/* ---- uploads ------------------------------------------------------------- */
+
+typedef struct {
+    size_t stored;      /**< records new to the registry */
+    size_t duplicates;  /**< already stored with the same content */
+    size_t finished;    /**< stored as pending before, final now */
+    size_t conflicts;   /**< a different record under a stored number */
+} ocp_upload_result;
+
+/**
+ * Store a terminal's signed batch (ocp/batch.h), idempotently, in one
+ * transaction: a record already stored with the same content is skipped,
+ * a pending one may become final, any other difference is kept apart for
+ * the audit.
+ * @param now  the registry's time (seconds since 1970)
+ * @return OCP_OK; OCP_E_SIGNATURE (bad signature: nothing stored);
+ *         OCP_E_DENIED (terminal unknown or revoked); OCP_E_BAD_RESPONSE
+ *         (malformed batch); OCP_E_DB.
+ */
+OCP_API ocp_status ocp_registry_upload(ocp_registry *r, const uint8_t *batch,
+                                       size_t len,
+                                       const uint8_t sig[OCP_BATCH_SIGNATURE_LEN],
+                                       int64_t now, ocp_upload_result *res);
+
+/* ---- what terminals download ---------------------------------------- */
+
+/**
+ * Publish a file for terminals: name "hotlist" (signed, docs/HOTLIST.md)
+ * or "catalogue" (JSON).  Versions only go forward (OCP_E_ARGS otherwise).
+ */
+OCP_API ocp_status ocp_registry_publish(ocp_registry *r, const char *name,
+                                        uint32_t version, const uint8_t *body,
+                                        size_t len, int64_t now);
+/** The published file; *body is malloc'd (free it).  OCP_E_IO: none. */
+OCP_API ocp_status ocp_registry_fetch(ocp_registry *r, const char *name,
+                                      uint8_t **body, size_t *len,
+                                      uint32_t *version);
+/** The registry's clock (the database server's), seconds since 1970. */
+OCP_API ocp_status ocp_registry_now(ocp_registry *r, int64_t *now);
+/** Remember a terminal's clock offset (terminal minus registry). */
+OCP_API ocp_status ocp_registry_note_clock(ocp_registry *r,
+                                           uint32_t terminal_id,
+                                           int64_t offset_s);
+
+/** Records stored in the registry (all terminals). */
+OCP_API ocp_status ocp_registry_count_uses(ocp_registry *r, int64_t *count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,448 @@
+/*
+ * The registry (ocp/registry.h): schema, terminals, cards and the
+ * idempotent upload of signed batches, on either database backend
+ * (db.h).  docs/BACKOFFICE.md is the design.
+ */
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "ocp/registry.h"
+#include "registry_internal.h"
+
+/*
+ * Schema version 1.  Card ids are 16 upper-case hex digits (readable in
+ * both databases' own tools); times are seconds since 1970; days and
+ * minutes are the card's (since 2000-01-01).
+ */
+static const char schema_v1[] =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE holders("
+    "  holder_ref TEXT PRIMARY KEY, cert_hash {BLOB} NOT NULL UNIQUE,"
+    "  district BIGINT, category BIGINT, grade BIGINT,"
+    "  created_at BIGINT NOT NULL, pseudonymised_at BIGINT);"
+    "CREATE TABLE cards("
+    "  card_id TEXT PRIMARY KEY, holder_ref TEXT REFERENCES holders,"
+    "  suite BIGINT NOT NULL, txmac_version BIGINT NOT NULL,"
+    "  state TEXT NOT NULL, issue_date BIGINT NOT NULL,"
+    "  expiry_date BIGINT NOT NULL, replaced_by TEXT, replaced_at BIGINT,"
+    "  created_at BIGINT NOT NULL);"
+    "CREATE TABLE card_keys("
+    "  card_id TEXT NOT NULL REFERENCES cards, slot BIGINT NOT NULL,"
+    "  version BIGINT NOT NULL, PRIMARY KEY(card_id, slot));"
+    "CREATE TABLE entitlements("
+    "  card_id TEXT NOT NULL REFERENCES cards, slot BIGINT NOT NULL,"
+    "  service BIGINT NOT NULL, domain BIGINT NOT NULL, kind BIGINT NOT NULL,"
+    "  valid_from BIGINT NOT NULL, valid_to BIGINT NOT NULL,"
+    "  period BIGINT NOT NULL, limit_value BIGINT NOT NULL,"
+    "  known_remaining BIGINT NOT NULL, known_at BIGINT NOT NULL,"
+    "  PRIMARY KEY(card_id, slot));"
+    "CREATE TABLE terminals("
+    "  terminal_id BIGINT PRIMARY KEY, operator TEXT NOT NULL,"
+    "  kind TEXT NOT NULL, public_key {BLOB} NOT NULL,"
+    "  enrolled_at BIGINT NOT NULL, revoked_at BIGINT,"
+    "  last_sync BIGINT, clock_offset_s BIGINT);"
+    "CREATE TABLE clerks("
+    "  login TEXT PRIMARY KEY, display_name TEXT NOT NULL,"
+    "  permissions TEXT NOT NULL, password_hash TEXT NOT NULL,"
+    "  disabled_at BIGINT);"
+    "CREATE TABLE approvals("
+    "  id {SERIAL}, action TEXT NOT NULL, card_id TEXT, amount BIGINT,"
+    "  requested_by TEXT NOT NULL, approved_by TEXT, approved_at BIGINT,"
+    "  used_at BIGINT);"
+    "CREATE TABLE actions("
+    "  id {SERIAL}, at BIGINT NOT NULL, clerk TEXT NOT NULL,"
+    "  action TEXT NOT NULL, card_id TEXT, detail TEXT,"
+    "  approval_id BIGINT);"
+    "CREATE TABLE batches("
+    "  id {SERIAL}, terminal_id BIGINT NOT NULL REFERENCES terminals,"
+    "  batch_no BIGINT NOT NULL, records BIGINT NOT NULL,"
+    "  digest {BLOB} NOT NULL, body {BLOB} NOT NULL,"
+    "  signature {BLOB} NOT NULL, uploaded_at BIGINT NOT NULL,"
+    "  UNIQUE(terminal_id, digest));"
+    "CREATE TABLE uses("
+    "  terminal_id BIGINT NOT NULL, seq BIGINT NOT NULL,"
+    "  card_id TEXT NOT NULL, domain BIGINT NOT NULL,"
+    "  service BIGINT NOT NULL, amount BIGINT NOT NULL,"
+    "  datetime BIGINT NOT NULL, outcome BIGINT NOT NULL,"
+    "  counter BIGINT NOT NULL, remaining BIGINT NOT NULL,"
+    "  flags BIGINT NOT NULL, cert {BLOB} NOT NULL,"
+    "  batch_id BIGINT NOT NULL REFERENCES batches,"
+    "  PRIMARY KEY(terminal_id, seq));"
+    "CREATE INDEX uses_card ON uses(card_id, counter);"
+    "CREATE TABLE use_conflicts("
+    "  id {SERIAL}, terminal_id BIGINT NOT NULL, seq BIGINT NOT NULL,"
+    "  card_id TEXT NOT NULL, domain BIGINT NOT NULL,"
+    "  service BIGINT NOT NULL, amount BIGINT NOT NULL,"
+    "  datetime BIGINT NOT NULL, outcome BIGINT NOT NULL,"
+    "  counter BIGINT NOT NULL, remaining BIGINT NOT NULL,"
+    "  flags BIGINT NOT NULL, cert {BLOB} NOT NULL,"
+    "  batch_id BIGINT NOT NULL REFERENCES batches, seen_at BIGINT NOT NULL);"
+    "CREATE TABLE hotlist("
+    "  card_id TEXT PRIMARY KEY, reason TEXT NOT NULL,"
+    "  added_at BIGINT NOT NULL, added_by TEXT NOT NULL, removed_at BIGINT);"
+    "CREATE TABLE published("
+    "  name TEXT PRIMARY KEY, version BIGINT NOT NULL,"
+    "  issued_at BIGINT NOT NULL, body {BLOB} NOT NULL);"
+    "CREATE TABLE access_log("
+    "  id {SERIAL}, at BIGINT NOT NULL, who TEXT NOT NULL,"
+    "  what TEXT NOT NULL, card_id TEXT);"
+    "INSERT INTO meta(key, value) VALUES('schema_version', '1');"
+    "INSERT INTO meta(key, value) VALUES('retention_days', '1095');"
+    "INSERT INTO meta(key, value) VALUES('approval_threshold_fen', '100000');";
+
+void reg_set_error(ocp_registry *r, const char *what)
+{
+    const char *why = r->db != NULL ? db_last_error(r->db) : "";
+    snprintf(r->error, sizeof r->error, "%s%s%s", what,
+             why[0] != '\0' ? ": " : "", why);
+}
+
+void reg_hex(const uint8_t id[8], char out[17])
+{
+    static const char digits[] = "0123456789ABCDEF";
+    int i;
+    for (i = 0; i < 8; i++) {
+        out[2 * i] = digits[id[i] >> 4];
+        out[2 * i + 1] = digits[id[i] & 15];
+    }
+    out[16] = '\0';
+}
+
+int reg_unhex(const char *s, uint8_t id[8])
+{
+    int i;
+    memset(id, 0, 8);
+    for (i = 0; i < 16; i++) {
+        char c = s != NULL ? s[i] : '\0';
+        int v = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                       : -1;
+        if (v < 0)
+            return -1;
+        id[i / 2] = (uint8_t)(id[i / 2] << 4 | v);
+    }
+    return s[16] == '\0' ? 0 : -1;
+}
+
+static int one_text(void *ctx, const db_value *c, size_t n)
+{
+    char *out = ctx;
+    if (n >= 1 && c[0].type == DB_TEXT)
+        snprintf(out, 32, "%s", c[0].s);
+    return 1;
+}
+
+static int table_exists(void *ctx, const db_value *c, size_t n)
+{
+    (void)c;
+    (void)n;
+    *(int *)ctx = 1;
+    return 1;
+}
+
+/* Creates the schema in an empty database, or checks its version. */
+static ocp_status migrate(ocp_registry *r)
+{
+    char version[32] = "";
+    int exists = 0;
+    ocp_status st;
+    /* Portable: both databases answer this for a table named meta. */
+    st = db_query(r->db, "SELECT 1 FROM meta WHERE key = 'schema_version'",
+                  NULL, 0, table_exists, &exists, NULL);
+    if (st != OCP_OK) {
+        /* No meta table: an empty database. */
+        st = db_exec(r->db, schema_v1);
+        if (st != OCP_OK)
+            reg_set_error(r, "creating the registry schema");
+        return st;
+    }
+    st = db_query(r->db, "SELECT value FROM meta WHERE key = 'schema_version'",
+                  NULL, 0, one_text, version, NULL);
+    if (st != OCP_OK) {
+        reg_set_error(r, "reading the schema version");
+        return st;
+    }
+    if (atoi(version) > OCP_REGISTRY_SCHEMA) {
+        snprintf(r->error, sizeof r->error,
+                 "the registry has schema version %s, newer than this "
+                 "program's %d: use a newer ocp",
+                 version, OCP_REGISTRY_SCHEMA);
+        return OCP_E_DB;
+    }
+    /* Version 1 is the first: later versions add their steps here. */
+    return OCP_OK;
+}
+
+ocp_status ocp_registry_open(const char *uri, ocp_registry **out, char *err,
+                             size_t err_cap)
+{
+    ocp_registry *r;
+    ocp_status st;
+    if (err != NULL && err_cap > 0)
+        err[0] = '\0';
+    if (uri == NULL || out == NULL)
+        return OCP_E_ARGS;
+    *out = NULL;
+    r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return OCP_E_NOMEM;
+    st = db_open(uri, &r->db, r->error, sizeof r->error);
+    if (st == OCP_OK)
+        st = migrate(r);
+    if (st != OCP_OK) {
+        if (err != NULL && err_cap > 0)
+            snprintf(err, err_cap, "%s", r->error);
+        ocp_registry_close(r);
+        return st;
+    }
+    *out = r;
+    return OCP_OK;
+}
+
+void ocp_registry_close(ocp_registry *r)
+{
+    if (r == NULL)
+        return;
+    db_close(r->db);
+    free(r);
+}
+
+const char *ocp_registry_error(const ocp_registry *r)
+{
+    return r != NULL ? r->error : "no registry";
+}
+
+ocp_status ocp_registry_enrol_terminal(ocp_registry *r, uint32_t terminal_id,
+                                       const char *operator_name,
+                                       const char *kind, const uint8_t *pub,
+                                       size_t pub_len, int64_t now)
+{
+    ocp_status st;
+    if (r == NULL || operator_name == NULL || kind == NULL || pub == NULL ||
+        pub_len == 0)
+        return OCP_E_ARGS;
+    if (strcmp(kind, "validator") != 0 && strcmp(kind, "counter") != 0 &&
+        strcmp(kind, "kiosk") != 0 && strcmp(kind, "desk") != 0) {
+        snprintf(r->error, sizeof r->error,
+                 "a terminal is a validator, counter, kiosk or desk");
+        return OCP_E_ARGS;
+    }
+    st = db_query(r->db,
+                  "INSERT INTO terminals(terminal_id, operator, kind, "
+                  "public_key, enrolled_at) VALUES($1, $2, $3, $4, $5)",
+                  (db_value[]){db_int(terminal_id), db_text(operator_name),
+                               db_text(kind), db_blob(pub, pub_len),
+                               db_int(now)},
+                  5, NULL, NULL, NULL);
+    if (st == OCP_E_DB_CONFLICT)
+        snprintf(r->error, sizeof r->error,
+                 "terminal %08X is enrolled already", terminal_id);
+    else if (st != OCP_OK)
+        reg_set_error(r, "enrolling the terminal");
+    return st;
+}
+
+ocp_status ocp_registry_revoke_terminal(ocp_registry *r, uint32_t terminal_id,
+                                        int64_t now)
+{
+    int64_t changed = 0;
+    ocp_status st;
+    if (r == NULL)
+        return OCP_E_ARGS;
+    st = db_query(r->db,
+                  "UPDATE terminals SET revoked_at = $2 "
+                  "WHERE terminal_id = $1 AND revoked_at IS NULL",
+                  (db_value[]){db_int(terminal_id), db_int(now)}, 2, NULL,
+                  NULL, &changed);
+    if (st != OCP_OK) {
+        reg_set_error(r, "revoking the terminal");
+        return st;
+    }
+    if (changed == 0) {
+        snprintf(r->error, sizeof r->error,
+                 "no enrolled terminal %08X that is not revoked already",
+                 terminal_id);
+        return OCP_E_ARGS;
+    }
+    return OCP_OK;
+}
+
+ocp_status ocp_registry_put_card(ocp_registry *r, const ocp_registry_card *c,
+                                 int64_t now)
+{
+    char id[17], replaced[17];
+    static const uint8_t none[8];
+    ocp_status st;
+    if (r == NULL || c == NULL)
+        return OCP_E_ARGS;
+    reg_hex(c->card_id, id);
+    reg_hex(c->replaced_by, replaced);
+    st = db_query(
+        r->db,
+        "INSERT INTO cards(card_id, suite, txmac_version, state, issue_date, "
+        "expiry_date, replaced_by, replaced_at, created_at) "
+        "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "ON CONFLICT(card_id) DO UPDATE SET suite = excluded.suite, "
+        "txmac_version = excluded.txmac_version, state = excluded.state, "
+        "issue_date = excluded.issue_date, "
+        "expiry_date = excluded.expiry_date, "
+        "replaced_by = excluded.replaced_by, "
+        "replaced_at = excluded.replaced_at",
+        (db_value[]){db_text(id), db_int(c->suite), db_int(c->txmac_version),
+                     db_text(c->state), db_int(c->issue_date),
+                     db_int(c->expiry_date),
+                     memcmp(c->replaced_by, none, 8) != 0 ? db_text(replaced)
+                                                          : db_null(),
+                     c->replaced_at != 0 ? db_int(c->replaced_at) : db_null(),
+                     db_int(now)},
+        9, NULL, NULL, NULL);
+    if (st != OCP_OK)
+        reg_set_error(r, "recording the card");
+    return st;
+}
+
+static int one_int(void *ctx, const db_value *c, size_t n)
+{
+    if (n >= 1 && c[0].type == DB_INT)
+        *(int64_t *)ctx = c[0].i;
+    return 1;
+}
+
+ocp_status ocp_registry_count_uses(ocp_registry *r, int64_t *count)
+{
+    ocp_status st;
+    if (r == NULL || count == NULL)
+        return OCP_E_ARGS;
+    *count = 0;
+    st = db_query(r->db, "SELECT COUNT(*) FROM uses", NULL, 0, one_int, count,
+                  NULL);
+    if (st != OCP_OK)
+        reg_set_error(r, "counting the records");
+    return st;
+}
+
+ocp_status ocp_registry_publish(ocp_registry *r, const char *name,
+                                uint32_t version, const uint8_t *body,
+                                size_t len, int64_t now)
+{
+    int64_t changes = 0;
+    ocp_status st;
+    if (r == NULL || name == NULL || body == NULL)
+        return OCP_E_ARGS;
+    /* Only forward: an older version never replaces a newer one. */
+    st = db_query(r->db,
+                  "INSERT INTO published(name, version, issued_at, body) "
+                  "VALUES($1, $2, $3, $4) ON CONFLICT(name) DO UPDATE SET "
+                  "version = excluded.version, issued_at = excluded.issued_at, "
+                  "body = excluded.body "
+                  "WHERE published.version < excluded.version",
+                  (db_value[]){db_text(name), db_int(version), db_int(now),
+                               db_blob(body, len)},
+                  4, NULL, NULL, &changes);
+    if (st != OCP_OK) {
+        reg_set_error(r, "publishing the file");
+        return st;
+    }
+    if (changes == 0) {
+        snprintf(r->error, sizeof r->error,
+                 "a %s of version %u or newer is published already", name,
+                 version);
+        return OCP_E_ARGS;
+    }
+    return OCP_OK;
+}
+
+struct fetched {
+    uint8_t *body;
+    size_t len;
+    uint32_t version;
+    int found;
+    int nomem;
+};
+
+static int fetched_row(void *ctx, const db_value *c, size_t n)
+{
+    struct fetched *f = ctx;
+    if (n < 2 || c[0].type != DB_INT || c[1].type != DB_BLOB)
+        return 1;
+    f->body = malloc(c[1].len > 0 ? c[1].len : 1);
+    if (f->body == NULL) {
+        f->nomem = 1;
+        return 1;
+    }
+    memcpy(f->body, c[1].b, c[1].len);
+    f->len = c[1].len;
+    f->version = (uint32_t)c[0].i;
+    f->found = 1;
+    return 1;
+}
+
+ocp_status ocp_registry_fetch(ocp_registry *r, const char *name,
+                              uint8_t **body, size_t *len, uint32_t *version)
+{
+    struct fetched f;
+    ocp_status st;
+    if (r == NULL || name == NULL || body == NULL || len == NULL ||
+        version == NULL)
+        return OCP_E_ARGS;
+    *body = NULL;
+    *len = 0;
+    *version = 0;
+    memset(&f, 0, sizeof f);
+    st = db_query(r->db,
+                  "SELECT version, body FROM published WHERE name = $1",
+                  (db_value[]){db_text(name)}, 1, fetched_row, &f, NULL);
+    if (st != OCP_OK) {
+        free(f.body);
+        reg_set_error(r, "reading the published file");
+        return st;
+    }
+    if (f.nomem)
+        return OCP_E_NOMEM;
+    if (!f.found) {
+        snprintf(r->error, sizeof r->error, "no %s is published", name);
+        return OCP_E_IO;
+    }
+    *body = f.body;
+    *len = f.len;
+    *version = f.version;
+    return OCP_OK;
+}
+
+ocp_status ocp_registry_now(ocp_registry *r, int64_t *now)
+{
+    ocp_status st;
+    if (r == NULL || now == NULL)
+        return OCP_E_ARGS;
+    *now = 0;
+    /* The database server's clock, which every terminal's sync compares
+     * its own with. */
+    st = db_query(r->db,
+                  strcmp(db_backend(r->db), "postgresql") == 0
+                      ? "SELECT CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)"
+                      : "SELECT CAST(strftime('%s', 'now') AS INTEGER)",
+                  NULL, 0, one_int, now, NULL);
+    if (st != OCP_OK)
+        reg_set_error(r, "reading the registry's clock");
+    return st;
+}
+
+ocp_status ocp_registry_note_clock(ocp_registry *r, uint32_t terminal_id,
+                                   int64_t offset_s)
+{
+    ocp_status st;
+    if (r == NULL)
+        return OCP_E_ARGS;
+    st = db_query(r->db,
+                  "UPDATE terminals SET clock_offset_s = $2 "
+                  "WHERE terminal_id = $1",
+                  (db_value[]){db_int(terminal_id), db_int(offset_s)}, 2,
+                  NULL, NULL, NULL);
+    if (st != OCP_OK)
+        reg_set_error(r, "recording the terminal's clock");
+    return st;
+}

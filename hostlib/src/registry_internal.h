@@ -1,0 +1,22 @@
+/* Shared by the registry's source files (registry*.c, audit.c). */
+#ifndef OCP_REGISTRY_INTERNAL_H
+#define OCP_REGISTRY_INTERNAL_H
+
+#include <stdint.h>
+
+#include "db.h"
+#include "ocp/registry.h"
+
+struct ocp_registry {
+    ocp_db *db;
+    char error[320];
+};
+
+/* error = what, then the database's reason when there is one. */
+void reg_set_error(ocp_registry *r, const char *what);
+
+/* Card ids as the registry stores them: 16 upper-case hex digits. */
+void reg_hex(const uint8_t id[8], char out[17]);
+int reg_unhex(const char *s, uint8_t id[8]);
+
+#endif

@@ -1,0 +1,332 @@
+/*
+ * The registry and a terminal's sync (ocp/registry.h, ocp/sync.h) on both
+ * backends: the schema made and checked, terminals enrolled and revoked,
+ * the upload idempotent through a crash between the registry's commit and
+ * the journal's mark, a pending record finished, a terminal contradicting
+ * itself kept apart, a foreign signature refused, published files, the
+ * clock offset.
+ *
+ * PostgreSQL: a database of its own per run on the fixture's server
+ * (OCP_TEST_PG_URI), dropped at the end.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "db.h"
+#include "ocp/registry.h"
+#include "ocp/sync.h"
+#include "ocp/wire.h"
+
+struct backend {
+    char uri[512];
+    char dir[64];
+};
+
+static struct backend sqlite_be, pg_be;
+static char pg_admin_uri[512], pg_db_name[64];
+
+static const uint32_t TERM = 0x0B000007u;
+
+static void run(const char *fmt, const char *arg)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, fmt, arg);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void card_of(uint8_t id[8], unsigned n)
+{
+    static const uint8_t base[8] = {0x4F, 0x43, 0x50, 0, 0, 0, 0, 0};
+    memcpy(id, base, 8);
+    id[6] = (uint8_t)(n >> 8);
+    id[7] = (uint8_t)n;
+}
+
+/* A journal with `n` attempts on `cards` cards, all accepted but the last
+ * (pending); returns the pending attempt's sequence number. */
+static uint32_t fill_journal(ocp_journal *j, unsigned n, unsigned cards)
+{
+    unsigned i;
+    uint32_t seq = 0;
+    for (i = 0; i < n; i++) {
+        uint8_t card[8];
+        ocp_tx_result tx;
+        int retry;
+        card_of(card, i % cards);
+        assert_int_equal(ocp_journal_begin(j, card, OCP_ROLE_TRANSIT, 0x0101,
+                                           1, 14154360u + i, &seq, &retry),
+                         OCP_OK);
+        if (i + 1 == n)
+            break;
+        memset(&tx, 0, sizeof tx);
+        tx.counter = i + 1;
+        tx.remaining = 0xFFFFFFFFu;
+        memset(tx.cert, (int)i, 8);
+        assert_int_equal(ocp_journal_accept(j, seq, &tx), OCP_OK);
+    }
+    return seq;
+}
+
+static void test_registry_and_sync(void **state)
+{
+    struct backend *be = *state;
+    char path[128], other_path[128], journal_path[128], err[256];
+    uint8_t pub[200], other_pub[200], sig[OCP_BATCH_SIGNATURE_LEN];
+    size_t pub_len = sizeof pub, other_len = sizeof other_pub;
+    ocp_terminal_key *k, *other;
+    ocp_registry *r;
+    ocp_journal *j;
+    ocp_sync_result res;
+    ocp_upload_result up;
+    ocp_use_record recs[8];
+    uint8_t *batch, *body;
+    size_t n, len;
+    uint32_t pending_seq, version;
+    int64_t count, now = (int64_t)time(NULL);
+    ocp_tx_result tx;
+
+    snprintf(path, sizeof path, "%s/term.pem", be->dir);
+    snprintf(other_path, sizeof other_path, "%s/other.pem", be->dir);
+    snprintf(journal_path, sizeof journal_path, "%s/journal.db", be->dir);
+    assert_int_equal(ocp_terminal_key_create(path, OCP_SUITE_AES, pub,
+                                             &pub_len),
+                     OCP_OK);
+    assert_int_equal(ocp_terminal_key_create(other_path, OCP_SUITE_SM,
+                                             other_pub, &other_len),
+                     OCP_OK);
+    assert_int_equal(ocp_terminal_key_load(path, &k), OCP_OK);
+    assert_int_equal(ocp_terminal_key_load(other_path, &other), OCP_OK);
+
+    /* A new registry, then the same one again. */
+    assert_int_equal(ocp_registry_open(be->uri, &r, err, sizeof err), OCP_OK);
+    ocp_registry_close(r);
+    assert_int_equal(ocp_registry_open(be->uri, &r, err, sizeof err), OCP_OK);
+    assert_int_equal(ocp_registry_enrol_terminal(r, TERM, "bus-line-7",
+                                                 "validator", pub, pub_len,
+                                                 now),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_enrol_terminal(r, TERM, "bus-line-7",
+                                                 "validator", pub, pub_len,
+                                                 now),
+                     OCP_E_DB_CONFLICT);
+    assert_int_equal(ocp_registry_enrol_terminal(r, TERM + 1, "x", "toaster",
+                                                 pub, pub_len, now),
+                     OCP_E_ARGS);
+
+    /* 1500 attempts: two batches; the last one pending. */
+    assert_int_equal(ocp_journal_open(journal_path, TERM, &j), OCP_OK);
+    pending_seq = fill_journal(j, 1500, 40);
+    assert_int_equal(ocp_sync_upload(j, r, k, TERM, now + 30, &res), OCP_OK);
+    assert_int_equal(res.batches, 2);
+    assert_int_equal(res.records.stored, 1500);
+    assert_true(res.clock_offset_s >= 25 && res.clock_offset_s <= 35);
+    assert_int_equal(ocp_registry_count_uses(r, &count), OCP_OK);
+    assert_int_equal(count, 1500);
+    /* Nothing left: a second sync sends nothing. */
+    assert_int_equal(ocp_sync_upload(j, r, k, TERM, now, &res), OCP_OK);
+    assert_int_equal(res.batches, 0);
+
+    /* The pending attempt is finished by a later tap: it goes up again and
+     * the registry's record becomes final. */
+    memset(&tx, 0, sizeof tx);
+    tx.counter = 1500;
+    memset(tx.cert, 0xEE, 8);
+    assert_int_equal(ocp_journal_accept(j, pending_seq, &tx), OCP_OK);
+
+    /* A crash between the registry's commit and the journal's mark: the
+     * batch is stored, the journal still lists it.  The next sync sends it
+     * again and the registry stores nothing twice. */
+    n = 8;
+    assert_int_equal(ocp_journal_to_upload(j, recs, &n), OCP_OK);
+    assert_int_equal(n, 1);
+    len = ocp_batch_len(n);
+    batch = malloc(len);
+    assert_non_null(batch);
+    assert_int_equal(ocp_batch_encode(TERM, 99, recs, n, batch, len), OCP_OK);
+    assert_int_equal(ocp_batch_sign(k, batch, len, sig), OCP_OK);
+    assert_int_equal(ocp_registry_upload(r, batch, len, sig, now, &up),
+                     OCP_OK);
+    assert_int_equal(up.finished, 1);
+    assert_int_equal(ocp_sync_upload(j, r, k, TERM, now, &res), OCP_OK);
+    assert_int_equal(res.batches, 1);
+    assert_int_equal(res.records.duplicates, 1);
+    assert_int_equal(res.records.stored, 0);
+    assert_int_equal(ocp_registry_count_uses(r, &count), OCP_OK);
+    assert_int_equal(count, 1500);
+
+    /* The terminal says something else under a stored number: kept apart
+     * for the audit, nothing overwritten. */
+    recs[0].counter ^= 0x100;
+    assert_int_equal(ocp_batch_encode(TERM, 100, recs, 1, batch, len),
+                     OCP_OK);
+    assert_int_equal(ocp_batch_sign(k, batch, len, sig), OCP_OK);
+    assert_int_equal(ocp_registry_upload(r, batch, len, sig, now, &up),
+                     OCP_OK);
+    assert_int_equal(up.conflicts, 1);
+
+    /* Another key's signature, a flipped byte, an unknown terminal, a
+     * revoked one: refused, nothing stored. */
+    assert_int_equal(ocp_batch_sign(other, batch, len, sig), OCP_OK);
+    assert_int_equal(ocp_registry_upload(r, batch, len, sig, now, &up),
+                     OCP_E_SIGNATURE);
+    assert_int_equal(ocp_batch_sign(k, batch, len, sig), OCP_OK);
+    batch[len - 1] ^= 1;
+    assert_int_equal(ocp_registry_upload(r, batch, len, sig, now, &up),
+                     OCP_E_SIGNATURE);
+    batch[len - 1] ^= 1;
+    assert_int_equal(ocp_batch_encode(TERM + 5, 1, recs, 1, batch, len),
+                     OCP_OK);
+    assert_int_equal(ocp_batch_sign(k, batch, len, sig), OCP_OK);
+    assert_int_equal(ocp_registry_upload(r, batch, len, sig, now, &up),
+                     OCP_E_DENIED);
+    assert_int_equal(ocp_registry_upload(r, batch, len - 1, sig, now, &up),
+                     OCP_E_BAD_RESPONSE);
+    assert_int_equal(ocp_registry_revoke_terminal(r, TERM, now), OCP_OK);
+    assert_int_equal(ocp_registry_revoke_terminal(r, TERM, now), OCP_E_ARGS);
+    assert_int_equal(ocp_batch_encode(TERM, 101, recs, 1, batch, len),
+                     OCP_OK);
+    assert_int_equal(ocp_batch_sign(k, batch, len, sig), OCP_OK);
+    assert_int_equal(ocp_registry_upload(r, batch, len, sig, now, &up),
+                     OCP_E_DENIED);
+    assert_int_equal(ocp_registry_count_uses(r, &count), OCP_OK);
+    assert_int_equal(count, 1500);
+    free(batch);
+
+    /* Published files only go forward. */
+    assert_int_equal(ocp_registry_fetch(r, "hotlist", &body, &len, &version),
+                     OCP_E_IO);
+    assert_int_equal(ocp_registry_publish(r, "hotlist", 2,
+                                          (const uint8_t *)"v2", 2, now),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_publish(r, "hotlist", 1,
+                                          (const uint8_t *)"v1", 2, now),
+                     OCP_E_ARGS);
+    assert_int_equal(ocp_registry_fetch(r, "hotlist", &body, &len, &version),
+                     OCP_OK);
+    assert_int_equal(version, 2);
+    assert_int_equal(len, 2);
+    assert_memory_equal(body, "v2", 2);
+    free(body);
+
+    ocp_journal_close(j);
+    ocp_registry_close(r);
+    ocp_terminal_key_free(k);
+    ocp_terminal_key_free(other);
+}
+
+/* A registry written by a newer program is refused, not misread. */
+static void test_newer_schema_refused(void **state)
+{
+    struct backend *be = *state;
+    ocp_registry *r;
+    ocp_db *db;
+    char err[256];
+    assert_int_equal(ocp_registry_open(be->uri, &r, err, sizeof err), OCP_OK);
+    ocp_registry_close(r);
+    assert_int_equal(db_open(be->uri, &db, err, sizeof err), OCP_OK);
+    assert_int_equal(db_query(db, "UPDATE meta SET value = '99' "
+                                  "WHERE key = 'schema_version'",
+                              NULL, 0, NULL, NULL, NULL),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_open(be->uri, &r, err, sizeof err),
+                     OCP_E_DB);
+    assert_non_null(strstr(err, "newer"));
+    assert_int_equal(db_query(db, "UPDATE meta SET value = '1' "
+                                  "WHERE key = 'schema_version'",
+                              NULL, 0, NULL, NULL, NULL),
+                     OCP_OK);
+    db_close(db);
+    assert_int_equal(ocp_registry_open(be->uri, &r, err, sizeof err), OCP_OK);
+    ocp_registry_close(r);
+}
+
+static int setup_sqlite(void **state)
+{
+    snprintf(sqlite_be.dir, sizeof sqlite_be.dir, "/tmp/ocp-reg-XXXXXX");
+    if (mkdtemp(sqlite_be.dir) == NULL)
+        return -1;
+    snprintf(sqlite_be.uri, sizeof sqlite_be.uri, "sqlite:%s/registry.db",
+             sqlite_be.dir);
+    *state = &sqlite_be;
+    return 0;
+}
+
+/* A database of this run's own on the fixture's server. */
+static int setup_pg(void **state)
+{
+    const char *uri = getenv("OCP_TEST_PG_URI");
+    const char *at;
+    char sql[96], err[256];
+    ocp_db *db;
+    if (uri == NULL || strlen(uri) >= sizeof pg_admin_uri)
+        return -1;
+    snprintf(pg_admin_uri, sizeof pg_admin_uri, "%s", uri);
+    snprintf(pg_db_name, sizeof pg_db_name, "ocp_registry_%d", (int)getpid());
+    if (db_open(uri, &db, err, sizeof err) != OCP_OK)
+        return -1;
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", pg_db_name);
+    if (db_query(db, sql, NULL, 0, NULL, NULL, NULL) != OCP_OK) {
+        db_close(db);
+        return -1;
+    }
+    db_close(db);
+    /* postgresql://user:pw@/ocp?host=DIR -> .../ocp_registry_PID?host=DIR */
+    at = strstr(uri, "/ocp?");
+    if (at == NULL)
+        return -1;
+    snprintf(pg_be.uri, sizeof pg_be.uri, "%.*s/%s%s", (int)(at - uri), uri,
+             pg_db_name, at + 4);
+    snprintf(pg_be.dir, sizeof pg_be.dir, "/tmp/ocp-reg-pg-XXXXXX");
+    if (mkdtemp(pg_be.dir) == NULL)
+        return -1;
+    *state = &pg_be;
+    return 0;
+}
+
+static int teardown_dir(void **state)
+{
+    struct backend *be = *state;
+    run("rm -rf '%s'", be->dir);
+    return 0;
+}
+
+static int teardown_pg(void **state)
+{
+    char sql[96], err[256];
+    ocp_db *db;
+    teardown_dir(state);
+    if (db_open(pg_admin_uri, &db, err, sizeof err) != OCP_OK)
+        return -1;
+    snprintf(sql, sizeof sql, "DROP DATABASE %s", pg_db_name);
+    (void)db_query(db, sql, NULL, 0, NULL, NULL, NULL);
+    db_close(db);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_registry_and_sync),
+        cmocka_unit_test(test_newer_schema_refused),
+    };
+    int failed;
+    if (getenv("OCP_TEST_PG_URI") == NULL) {
+        fprintf(stderr, "test_registry: OCP_TEST_PG_URI is not set; run it "
+                        "through ctest (fixture postgres)\n");
+        return 1;
+    }
+    failed = cmocka_run_group_tests_name("registry_sqlite", tests,
+                                         setup_sqlite, teardown_dir);
+    failed += cmocka_run_group_tests_name("registry_postgresql", tests,
+                                          setup_pg, teardown_pg);
+    return failed != 0;
+}
