@@ -1,0 +1,347 @@
+/*
+ * The audit (ocp/audit.h) on records that real taps made: an in-process
+ * card, ocp_tap with real terminal journals, ocp_sync_upload into a real
+ * registry (SQLite and PostgreSQL).  Each kind of finding is produced the
+ * way it happens in the field and counted: a terminal that never synced
+ * (missing), a card image restored to an older copy (cloned), a record
+ * edited in the database (forged: not as signed), a rogue terminal's
+ * invented certificate (forged), a terminal clock running backwards
+ * (clock), a window the registry shortened (window), a replaced card
+ * (replaced), a card the registry never issued (unknown).  A clean run has
+ * no finding at all.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "card_fixture.h"
+#include "db.h"
+#include "ocp/audit.h"
+#include "ocp/sync.h"
+#include "ocp/tap.h"
+#include "port_test.h"
+
+#define T1 0x0B000001u
+#define T2 0x0B000002u
+#define EPOCH_2000 946684800LL
+
+struct backend {
+    char uri[512];
+    char dir[64];
+};
+
+static struct backend sqlite_be, pg_be;
+static char pg_admin_uri[512], pg_db_name[64];
+
+struct world {
+    struct backend *be;
+    struct card_fixture fx;
+    ocp_registry *r;
+    ocp_journal *j1, *j2;
+    ocp_terminal_key *k1, *k2;
+};
+
+static uint64_t found[OCP_FINDING_KINDS];
+
+static void on_finding(void *ctx, const ocp_finding *f)
+{
+    (void)ctx;
+    found[f->kind]++;
+}
+
+static ocp_audit_summary audit(struct world *w)
+{
+    ocp_audit_summary sum;
+    memset(found, 0, sizeof found);
+    assert_int_equal(ocp_audit(w->r, w->fx.ks, on_finding, NULL, NULL, &sum),
+                     OCP_OK);
+    assert_memory_equal(found, sum.findings, sizeof found);
+    return sum;
+}
+
+static void tap(struct world *w, ocp_journal *j, uint32_t terminal,
+                uint32_t minute)
+{
+    ocp_tap_params p;
+    ocp_tap_result res;
+    memset(&p, 0, sizeof p);
+    p.role = OCP_ROLE_TRANSIT;
+    p.service = SVC_BUS;
+    p.amount = 1;
+    p.terminal_id = terminal;
+    p.datetime = FIX_NOW + minute;
+    p.ks = w->fx.ks;
+    p.journal = j;
+    assert_int_equal(ocp_inproc_power_cycle(w->fx.t), OCP_OK);
+    assert_int_equal(ocp_tap(w->fx.t, &p, &res), OCP_OK);
+    assert_int_equal(res.outcome, OCP_TAP_ACCEPTED);
+}
+
+static void sync_terminal(struct world *w, ocp_journal *j, ocp_terminal_key *k,
+                 uint32_t terminal)
+{
+    ocp_sync_result res;
+    assert_int_equal(ocp_sync_upload(j, w->r, k, terminal,
+                                     EPOCH_2000 + FIX_NOW * 60LL, &res),
+                     OCP_OK);
+}
+
+/* A batch no journal made: what a rogue or broken terminal sends. */
+static void upload_crafted(struct world *w, ocp_terminal_key *k,
+                           uint32_t terminal, uint32_t batch_no,
+                           const ocp_use_record *recs, size_t n)
+{
+    uint8_t buf[1024], sig[OCP_BATCH_SIGNATURE_LEN];
+    ocp_upload_result up;
+    size_t len = ocp_batch_len(n);
+    assert_true(len <= sizeof buf);
+    assert_int_equal(ocp_batch_encode(terminal, batch_no, recs, n, buf, len),
+                     OCP_OK);
+    assert_int_equal(ocp_batch_sign(k, buf, len, sig), OCP_OK);
+    assert_int_equal(ocp_registry_upload(w->r, buf, len, sig,
+                                         EPOCH_2000 + FIX_NOW * 60LL, &up),
+                     OCP_OK);
+}
+
+static void sql(struct world *w, const char *statement)
+{
+    ocp_db *db;
+    char err[256];
+    assert_int_equal(db_open(w->be->uri, &db, err, sizeof err), OCP_OK);
+    assert_int_equal(db_query(db, statement, NULL, 0, NULL, NULL, NULL),
+                     OCP_OK);
+    db_close(db);
+}
+
+static void test_findings(void **state)
+{
+    struct world w;
+    char path[160], err[256];
+    uint8_t pub[200], image[OCP_NVM_SIZE];
+    size_t pub_len;
+    ocp_registry_card card;
+    ocp_audit_summary sum;
+    ocp_use_record rec;
+    int k;
+
+    memset(&w, 0, sizeof w);
+    w.be = *state;
+    assert_int_equal(fixture_issued(&w.fx, OCP_SUITE_AES), 0);
+    assert_int_equal(ocp_registry_open(w.be->uri, &w.r, err, sizeof err),
+                     OCP_OK);
+    for (k = 1; k <= 2; k++) {
+        snprintf(path, sizeof path, "%s/t%d.pem", w.be->dir, k);
+        pub_len = sizeof pub;
+        assert_int_equal(ocp_terminal_key_create(path, OCP_SUITE_AES, pub,
+                                                 &pub_len),
+                         OCP_OK);
+        assert_int_equal(ocp_terminal_key_load(path, k == 1 ? &w.k1 : &w.k2),
+                         OCP_OK);
+        assert_int_equal(ocp_registry_enrol_terminal(
+                             w.r, k == 1 ? T1 : T2, "bus-line-7", "validator",
+                             pub, pub_len, 0),
+                         OCP_OK);
+        snprintf(path, sizeof path, "%s/j%d.db", w.be->dir, k);
+        assert_int_equal(ocp_journal_open(path, k == 1 ? T1 : T2,
+                                          k == 1 ? &w.j1 : &w.j2),
+                         OCP_OK);
+    }
+    memset(&card, 0, sizeof card);
+    memcpy(card.card_id, w.fx.card_id, 8);
+    card.suite = OCP_SUITE_AES;
+    card.txmac_version = 1;
+    snprintf(card.state, sizeof card.state, "active");
+    card.issue_date = FIX_DAY;
+    card.expiry_date = FIX_DAY + 3650;
+    assert_int_equal(ocp_registry_put_card(w.r, &card, 0), OCP_OK);
+
+    /* T1 taps, T2 taps, T1 taps twice: counters 1..4.  Only T1 syncs. */
+    tap(&w, w.j1, T1, 1);
+    tap(&w, w.j2, T2, 2);
+    tap(&w, w.j1, T1, 3);
+    tap(&w, w.j1, T1, 4);
+    sync_terminal(&w, w.j1, w.k1, T1);
+    sum = audit(&w);
+    assert_int_equal(sum.records, 3);
+    assert_int_equal(sum.genuine, 3);
+    assert_int_equal(found[OCP_FINDING_MISSING], 1); /* counter 2 */
+    sync_terminal(&w, w.j2, w.k2, T2);
+    sum = audit(&w);
+    assert_int_equal(sum.genuine, 4);
+    for (k = 0; k < OCP_FINDING_KINDS; k++)
+        assert_int_equal(found[k], 0); /* a clean registry: nothing */
+
+    /* The card's image restored to an older copy: counter 5 twice. */
+    port_test_get_image(image);
+    tap(&w, w.j1, T1, 5);
+    port_test_set_image(image);
+    tap(&w, w.j1, T1, 6);
+    sync_terminal(&w, w.j1, w.k1, T1);
+    sum = audit(&w);
+    assert_int_equal(sum.genuine, 6);
+    assert_int_equal(found[OCP_FINDING_CLONED], 1);
+    assert_int_equal(found[OCP_FINDING_FORGED], 0);
+
+    /* Someone edits a record in the database: it is not as signed. */
+    sql(&w, "UPDATE uses SET amount = 2 WHERE seq = 1 AND terminal_id = "
+            "184549377");
+    sum = audit(&w);
+    assert_int_equal(found[OCP_FINDING_FORGED], 1);
+    sql(&w, "UPDATE uses SET amount = 1 WHERE seq = 1 AND terminal_id = "
+            "184549377");
+
+    /* A rogue terminal invents a consumption: its signature is fine, the
+     * certificate is not the card's. */
+    memset(&rec, 0, sizeof rec);
+    rec.seq = 100;
+    memcpy(rec.card_id, w.fx.card_id, 8);
+    rec.domain = OCP_ROLE_TRANSIT;
+    rec.service = SVC_BUS;
+    rec.amount = 1;
+    rec.datetime = FIX_NOW + 10;
+    rec.outcome = OCP_USE_ACCEPTED;
+    rec.counter = 7;
+    rec.remaining = 0xFFFFFFFFu;
+    memset(rec.cert, 0x5A, 8);
+    upload_crafted(&w, w.k2, T2, 50, &rec, 1);
+    sum = audit(&w);
+    assert_int_equal(found[OCP_FINDING_FORGED], 1);
+
+    /* T2's clock runs backwards: a later record dated earlier. */
+    rec.seq = 101;
+    rec.datetime = FIX_NOW - 600;
+    rec.outcome = OCP_USE_REFUSED; /* no certificate to check */
+    upload_crafted(&w, w.k2, T2, 51, &rec, 1);
+    sum = audit(&w);
+    assert_int_equal(found[OCP_FINDING_CLOCK], 1);
+
+    /* The registry shortened the pass: uses after its end. */
+    {
+        char statement[300], id[17];
+        static const char digits[] = "0123456789ABCDEF";
+        for (k = 0; k < 8; k++) {
+            id[2 * k] = digits[w.fx.card_id[k] >> 4];
+            id[2 * k + 1] = digits[w.fx.card_id[k] & 15];
+        }
+        id[16] = '\0';
+        snprintf(statement, sizeof statement,
+                 "INSERT INTO entitlements(card_id, slot, service, domain, "
+                 "kind, valid_from, valid_to, period, limit_value, "
+                 "known_remaining, known_at) VALUES('%s', 1, %u, 2, 1, 9800, "
+                 "%u, 0, 0, 0, 0)",
+                 id, SVC_BUS, FIX_DAY - 1);
+        sql(&w, statement);
+    }
+    sum = audit(&w);
+    assert_int_equal(found[OCP_FINDING_WINDOW], sum.genuine);
+
+    /* The card was replaced at minute 3: the uses dated after count. */
+    card.replaced_by[7] = 0x99;
+    card.replaced_at = EPOCH_2000 + (FIX_NOW + 3) * 60LL;
+    snprintf(card.state, sizeof card.state, "replaced");
+    assert_int_equal(ocp_registry_put_card(w.r, &card, 0), OCP_OK);
+    sum = audit(&w);
+    assert_int_equal(found[OCP_FINDING_REPLACED], 3); /* minutes 4, 5, 6 */
+
+    /* Records of a card the registry never issued. */
+    rec.seq = 102;
+    rec.card_id[7] ^= 0xFF;
+    rec.datetime = FIX_NOW + 20;
+    upload_crafted(&w, w.k2, T2, 52, &rec, 1);
+    sum = audit(&w);
+    assert_int_equal(found[OCP_FINDING_UNKNOWN], 1);
+
+    ocp_journal_close(w.j1);
+    ocp_journal_close(w.j2);
+    ocp_terminal_key_free(w.k1);
+    ocp_terminal_key_free(w.k2);
+    ocp_registry_close(w.r);
+    fixture_free(&w.fx);
+}
+
+static int setup_sqlite(void **state)
+{
+    snprintf(sqlite_be.dir, sizeof sqlite_be.dir, "/tmp/ocp-audit-XXXXXX");
+    if (mkdtemp(sqlite_be.dir) == NULL)
+        return -1;
+    snprintf(sqlite_be.uri, sizeof sqlite_be.uri, "sqlite:%s/registry.db",
+             sqlite_be.dir);
+    *state = &sqlite_be;
+    return 0;
+}
+
+static int setup_pg(void **state)
+{
+    const char *uri = getenv("OCP_TEST_PG_URI");
+    const char *at;
+    char statement[96], err[256];
+    ocp_db *db;
+    if (uri == NULL || strlen(uri) >= sizeof pg_admin_uri)
+        return -1;
+    snprintf(pg_admin_uri, sizeof pg_admin_uri, "%s", uri);
+    snprintf(pg_db_name, sizeof pg_db_name, "ocp_audit_%d", (int)getpid());
+    if (db_open(uri, &db, err, sizeof err) != OCP_OK)
+        return -1;
+    snprintf(statement, sizeof statement, "CREATE DATABASE %s", pg_db_name);
+    if (db_query(db, statement, NULL, 0, NULL, NULL, NULL) != OCP_OK) {
+        db_close(db);
+        return -1;
+    }
+    db_close(db);
+    at = strstr(uri, "/ocp?");
+    if (at == NULL)
+        return -1;
+    snprintf(pg_be.uri, sizeof pg_be.uri, "%.*s/%s%s", (int)(at - uri), uri,
+             pg_db_name, at + 4);
+    snprintf(pg_be.dir, sizeof pg_be.dir, "/tmp/ocp-audit-pg-XXXXXX");
+    if (mkdtemp(pg_be.dir) == NULL)
+        return -1;
+    *state = &pg_be;
+    return 0;
+}
+
+static int teardown_dir(void **state)
+{
+    struct backend *be = *state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", be->dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int teardown_pg(void **state)
+{
+    char statement[96], err[256];
+    ocp_db *db;
+    teardown_dir(state);
+    if (db_open(pg_admin_uri, &db, err, sizeof err) != OCP_OK)
+        return -1;
+    snprintf(statement, sizeof statement, "DROP DATABASE %s", pg_db_name);
+    (void)db_query(db, statement, NULL, 0, NULL, NULL, NULL);
+    db_close(db);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_findings),
+    };
+    int failed;
+    if (getenv("OCP_TEST_PG_URI") == NULL) {
+        fprintf(stderr, "test_audit: OCP_TEST_PG_URI is not set; run it "
+                        "through ctest (fixture postgres)\n");
+        return 1;
+    }
+    failed = cmocka_run_group_tests_name("audit_sqlite", tests, setup_sqlite,
+                                         teardown_dir);
+    failed += cmocka_run_group_tests_name("audit_postgresql", tests,
+                                          setup_pg, teardown_pg);
+    return failed != 0;
+}
