@@ -8,7 +8,8 @@
  * invented certificate (forged), a terminal clock running backwards
  * (clock), a window the registry shortened (window), a replaced card
  * (replaced), a card the registry never issued (unknown).  A clean run has
- * no finding at all.
+ * no finding at all.  Settlement (ocp/report.h) pays what the audit
+ * accepts and holds back the rest.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 #include "card_fixture.h"
 #include "db.h"
 #include "ocp/audit.h"
+#include "ocp/report.h"
 #include "ocp/sync.h"
 #include "ocp/tap.h"
 #include "port_test.h"
@@ -213,6 +215,30 @@ static void test_findings(void **state)
     upload_crafted(&w, w.k2, T2, 50, &rec, 1);
     sum = audit(&w);
     assert_int_equal(found[OCP_FINDING_FORGED], 1);
+
+    /* Settlement: six genuine rides, of which the two sharing counter 5
+     * are held back with the invented one. */
+    {
+        ocp_report_line *lines;
+        size_t n;
+        assert_int_equal(ocp_report(w.r, w.fx.ks, FIX_DAY, FIX_DAY, &lines,
+                                    &n),
+                         OCP_OK);
+        assert_int_equal(n, 1);
+        assert_string_equal(lines[0].operator_name, "bus-line-7");
+        assert_int_equal(lines[0].service, SVC_BUS);
+        assert_int_equal(lines[0].domain, OCP_ROLE_TRANSIT);
+        assert_int_equal(lines[0].uses, 4);
+        assert_int_equal(lines[0].amount, 4);
+        assert_int_equal(lines[0].excluded, 3);
+        free(lines);
+        /* Another day: nothing to pay. */
+        assert_int_equal(ocp_report(w.r, w.fx.ks, FIX_DAY + 1, FIX_DAY + 9,
+                                    &lines, &n),
+                         OCP_OK);
+        assert_int_equal(n, 0);
+        free(lines);
+    }
 
     /* T2's clock runs backwards: a later record dated earlier. */
     rec.seq = 101;
