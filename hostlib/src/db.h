@@ -210,6 +210,19 @@ ocp_status db_commit(ocp_db *db);
 ocp_status db_rollback(ocp_db *db);
 
 /*
+ * A consistent copy of the whole database in a file, and back.
+ * SQLite: the online backup API (a copy of the database file, taken while
+ * others may write); PostgreSQL: pg_dump's custom format (pg_dump -Fc),
+ * restored with pg_restore --clean.  The connection's password reaches
+ * pg_dump through its environment, never its command line.  Restore
+ * replaces everything in this database; outside a transaction only.
+ * @return OCP_OK; OCP_E_IO (file or tool failure, db_last_error says
+ *         which); OCP_E_DB; OCP_E_ARGS.
+ */
+ocp_status db_backup(ocp_db *db, const char *path);
+ocp_status db_restore(ocp_db *db, const char *path);
+
+/*
  * The message of the last failure on this handle ("" if none): the
  * backend's primary message and, for PostgreSQL, the SQLSTATE.  Never a
  * bound parameter value: PostgreSQL's DETAIL lines (which quote key

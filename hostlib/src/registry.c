@@ -20,7 +20,7 @@
 static const char schema_v1[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE holders("
-    "  holder_ref TEXT PRIMARY KEY, cert_hash {BLOB} NOT NULL UNIQUE,"
+    "  holder_ref TEXT PRIMARY KEY, cert_hash {BLOB} UNIQUE,"
     "  district BIGINT, category BIGINT, grade BIGINT,"
     "  created_at BIGINT NOT NULL, pseudonymised_at BIGINT);"
     "CREATE TABLE cards("
@@ -444,5 +444,127 @@ ocp_status ocp_registry_note_clock(ocp_registry *r, uint32_t terminal_id,
                   NULL, NULL, NULL);
     if (st != OCP_OK)
         reg_set_error(r, "recording the terminal's clock");
+    return st;
+}
+
+ocp_status ocp_registry_backup(ocp_registry *r, const char *path)
+{
+    ocp_status st;
+    if (r == NULL || path == NULL)
+        return OCP_E_ARGS;
+    st = db_backup(r->db, path);
+    if (st != OCP_OK)
+        reg_set_error(r, "backing up the registry");
+    return st;
+}
+
+ocp_status ocp_registry_restore(ocp_registry *r, const char *path)
+{
+    ocp_status st;
+    if (r == NULL || path == NULL)
+        return OCP_E_ARGS;
+    st = db_restore(r->db, path);
+    if (st == OCP_OK)
+        st = migrate(r); /* a backup from an older program moves forward */
+    else
+        reg_set_error(r, "restoring the registry");
+    return st;
+}
+
+static int meta_int(void *ctx, const db_value *c, size_t n)
+{
+    if (n >= 1 && c[0].type == DB_TEXT)
+        *(int64_t *)ctx = strtoll(c[0].s, NULL, 10);
+    return 1;
+}
+
+ocp_status ocp_registry_log_access(ocp_registry *r, const char *who,
+                                   const char *what, const uint8_t card[8],
+                                   int64_t now)
+{
+    char id[17];
+    ocp_status st;
+    if (r == NULL || who == NULL || what == NULL)
+        return OCP_E_ARGS;
+    if (card != NULL)
+        reg_hex(card, id);
+    st = db_query(r->db,
+                  "INSERT INTO access_log(at, who, what, card_id) "
+                  "VALUES($1, $2, $3, $4)",
+                  (db_value[]){db_int(now), db_text(who), db_text(what),
+                               card != NULL ? db_text(id) : db_null()},
+                  4, NULL, NULL, NULL);
+    if (st != OCP_OK)
+        reg_set_error(r, "logging the access");
+    return st;
+}
+
+ocp_status ocp_registry_purge(ocp_registry *r, int64_t now,
+                              ocp_purge_result *res)
+{
+    int64_t days = 0, cutoff_s, cutoff_minutes, n = 0;
+    ocp_status st;
+    if (r == NULL || res == NULL)
+        return OCP_E_ARGS;
+    memset(res, 0, sizeof *res);
+    st = db_query(r->db,
+                  "SELECT value FROM meta WHERE key = 'retention_days'", NULL,
+                  0, meta_int, &days, NULL);
+    if (st != OCP_OK || days <= 0) {
+        snprintf(r->error, sizeof r->error, "no valid retention_days");
+        return st != OCP_OK ? st : OCP_E_DB;
+    }
+    cutoff_s = now - days * 86400;
+    /* Records carry the card's minutes since 2000-01-01. */
+    cutoff_minutes = (cutoff_s - 946684800LL) / 60;
+    st = db_begin(r->db);
+    if (st == OCP_OK)
+        st = db_query(r->db, "DELETE FROM uses WHERE datetime < $1",
+                      (db_value[]){db_int(cutoff_minutes)}, 1, NULL, NULL,
+                      &n);
+    res->uses = (uint64_t)n;
+    if (st == OCP_OK)
+        st = db_query(r->db, "DELETE FROM use_conflicts WHERE datetime < $1",
+                      (db_value[]){db_int(cutoff_minutes)}, 1, NULL, NULL,
+                      &n);
+    /* A batch goes once no record points at it any more. */
+    if (st == OCP_OK)
+        st = db_query(r->db,
+                      "DELETE FROM batches WHERE uploaded_at < $1 AND "
+                      "NOT EXISTS (SELECT 1 FROM uses u WHERE u.batch_id = "
+                      "batches.id) AND NOT EXISTS (SELECT 1 FROM "
+                      "use_conflicts c WHERE c.batch_id = batches.id)",
+                      (db_value[]){db_int(cutoff_s)}, 1, NULL, NULL, &n);
+    res->batches = (uint64_t)n;
+    if (st == OCP_OK)
+        st = db_query(r->db,
+                      "DELETE FROM actions WHERE at < $1",
+                      (db_value[]){db_int(cutoff_s)}, 1, NULL, NULL, &n);
+    res->actions = (uint64_t)n;
+    if (st == OCP_OK)
+        st = db_query(r->db, "DELETE FROM access_log WHERE at < $1",
+                      (db_value[]){db_int(cutoff_s)}, 1, NULL, NULL, NULL);
+    /* Holders whose every card ended before the cutoff: the keyed hash
+     * of the certificate number is replaced by one of nothing, so the
+     * person can no longer be found, while counts by district stay. */
+    if (st == OCP_OK)
+        st = db_query(
+            r->db,
+            "UPDATE holders SET cert_hash = $2, pseudonymised_at = $3 "
+            "WHERE pseudonymised_at IS NULL AND created_at < $1 AND "
+            "NOT EXISTS (SELECT 1 FROM cards c WHERE c.holder_ref = "
+            "holders.holder_ref AND (c.state <> 'terminated' AND "
+            "c.state <> 'replaced'))",
+            (db_value[]){db_int(cutoff_s), db_null(), db_int(now)}, 3, NULL,
+            NULL, &n);
+    res->holders = (uint64_t)n;
+    if (st == OCP_OK)
+        st = db_commit(r->db);
+    else
+        db_rollback(r->db);
+    if (st != OCP_OK) {
+        reg_set_error(r, "purging");
+        memset(res, 0, sizeof *res);
+    }
     return st;
 }

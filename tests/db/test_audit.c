@@ -284,6 +284,33 @@ static void test_findings(void **state)
     sum = audit(&w);
     assert_int_equal(found[OCP_FINDING_UNKNOWN], 1);
 
+    /* Backup, then the retention rule run 20 years on empties the
+     * registry's records; the restored backup audits exactly as before. */
+    {
+        ocp_audit_summary after;
+        ocp_purge_result purged;
+        char backup[160];
+        snprintf(backup, sizeof backup, "%s/registry.backup", w.be->dir);
+        assert_int_equal(ocp_registry_log_access(w.r, "clerk-wang",
+                                                 "holder record",
+                                                 w.fx.card_id, 1),
+                         OCP_OK);
+        assert_int_equal(ocp_registry_backup(w.r, backup), OCP_OK);
+        assert_int_equal(ocp_registry_purge(
+                             w.r, EPOCH_2000 + (FIX_NOW * 60LL) +
+                                      20LL * 365 * 86400,
+                             &purged),
+                         OCP_OK);
+        assert_int_equal(purged.uses, sum.records);
+        assert_true(purged.batches >= 4);
+        after = audit(&w);
+        assert_int_equal(after.records, 0);
+        assert_int_equal(after.batches, 0);
+        assert_int_equal(ocp_registry_restore(w.r, backup), OCP_OK);
+        after = audit(&w);
+        assert_memory_equal(&after, &sum, sizeof sum);
+    }
+
     ocp_journal_close(w.j1);
     ocp_journal_close(w.j2);
     ocp_terminal_key_free(w.k1);

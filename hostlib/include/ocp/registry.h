@@ -129,6 +129,36 @@ OCP_API ocp_status ocp_registry_note_clock(ocp_registry *r,
                                            uint32_t terminal_id,
                                            int64_t offset_s);
 
+/* ---- data protection --------------------------------------------------- */
+
+typedef struct {
+    uint64_t uses, batches, actions, holders;
+} ocp_purge_result;
+
+/**
+ * Apply the retention rule (meta retention_days, default 1095): delete
+ * records, batches no record needs, desk actions and access-log entries
+ * older than that, and pseudonymise holders whose cards all ended before
+ * it (their keyed certificate hash is erased).  One transaction.
+ */
+OCP_API ocp_status ocp_registry_purge(ocp_registry *r, int64_t now,
+                                      ocp_purge_result *res);
+
+/** Log a read of sensitive holder data: who (a clerk or terminal), what,
+ *  which card (may be NULL). */
+OCP_API ocp_status ocp_registry_log_access(ocp_registry *r, const char *who,
+                                           const char *what,
+                                           const uint8_t card[8],
+                                           int64_t now);
+
+/**
+ * A consistent copy of the whole registry in a file (SQLite: the online
+ * backup API; PostgreSQL: pg_dump's custom format, mode 0600), and its
+ * restoration over this registry (everything in it is replaced).
+ */
+OCP_API ocp_status ocp_registry_backup(ocp_registry *r, const char *path);
+OCP_API ocp_status ocp_registry_restore(ocp_registry *r, const char *path);
+
 /** Records stored in the registry (all terminals). */
 OCP_API ocp_status ocp_registry_count_uses(ocp_registry *r, int64_t *count);
 

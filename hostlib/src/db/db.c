@@ -655,3 +655,26 @@ ocp_status db_rollback(ocp_db *db)
     db->tx_failed = 0;
     return st;
 }
+
+static ocp_status db_copy(ocp_db *db, const char *path, int restore)
+{
+    ocp_status st;
+    if (db == NULL || path == NULL || db->in_tx || db->busy)
+        return OCP_E_ARGS;
+    /* A restore replaces the schema under every prepared statement. */
+    db_cache_clear(db);
+    st = db->ops->backup(db, path, restore);
+    if (st == OCP_OK)
+        db_free_error(db);
+    return st;
+}
+
+ocp_status db_backup(ocp_db *db, const char *path)
+{
+    return db_copy(db, path, 0);
+}
+
+ocp_status db_restore(ocp_db *db, const char *path)
+{
+    return db_copy(db, path, 1);
+}

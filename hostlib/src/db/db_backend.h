@@ -41,6 +41,9 @@ typedef struct db_ops {
     ocp_status (*run)(ocp_db *db, void *stmt, const db_value *params,
                       size_t nparams, db_row_fn fn, void *ctx,
                       int64_t *changes);
+    /* A whole-database copy to the file at path (restore: from it, over
+     * this database).  See db_backup() in db.h. */
+    ocp_status (*backup)(ocp_db *db, const char *path, int restore);
 } db_ops;
 
 struct ocp_db {

@@ -12,10 +12,14 @@
  *   column type: integers parsed, bytea hex-decoded (bytea_output is set
  *   to hex at connect time, whatever the server's default).
  */
+#include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -514,6 +518,77 @@ static ocp_status db_pgsql_run(ocp_db *db, void *stmt,
     return st;
 }
 
+/* The newest pg_dump or pg_restore of the installed servers, else the one
+ * on PATH (Debian's wrapper). */
+static void db_pgsql_tool(const char *name, char *out, size_t cap)
+{
+    glob_t g;
+    char pattern[96];
+    snprintf(pattern, sizeof pattern, "/usr/lib/postgresql/*/bin/%s", name);
+    snprintf(out, cap, "%s", name);
+    if (glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc > 0)
+        snprintf(out, cap, "%s", g.gl_pathv[g.gl_pathc - 1]);
+    globfree(&g);
+}
+
+/*
+ * pg_dump -Fc (restore: pg_restore --clean --if-exists) of this
+ * connection's database.  The connection's parameters go to the tool in
+ * its environment (PGHOST, PGPORT, PGUSER, PGPASSWORD), so the password
+ * never appears on a command line that other users can list.
+ */
+static ocp_status db_pgsql_backup(ocp_db *db, const char *path, int restore)
+{
+    static const struct {
+        const char *keyword, *env;
+    } params[] = {{"host", "PGHOST"},
+                  {"port", "PGPORT"},
+                  {"user", "PGUSER"},
+                  {"password", "PGPASSWORD"}};
+    PQconninfoOption *info = PQconninfo(db_pgsql_conn(db));
+    char tool[256], dbname[256] = "";
+    PQconninfoOption *o;
+    pid_t pid;
+    int status = 0;
+    size_t i;
+    if (info == NULL) {
+        db_set_error(db, "backup: out of memory");
+        return OCP_E_NOMEM;
+    }
+    db_pgsql_tool(restore ? "pg_restore" : "pg_dump", tool, sizeof tool);
+    for (o = info; o->keyword != NULL; o++)
+        if (strcmp(o->keyword, "dbname") == 0 && o->val != NULL)
+            snprintf(dbname, sizeof dbname, "%s", o->val);
+    pid = fork();
+    if (pid == 0) {
+        for (o = info; o->keyword != NULL; o++)
+            for (i = 0; i < sizeof params / sizeof params[0]; i++)
+                if (strcmp(o->keyword, params[i].keyword) == 0 &&
+                    o->val != NULL && o->val[0] != '\0')
+                    setenv(params[i].env, o->val, 1);
+        if (restore)
+            execl(tool, tool, "--clean", "--if-exists", "--no-owner",
+                  "--single-transaction", "-d", dbname, path, (char *)NULL);
+        else
+            execl(tool, tool, "-Fc", "--no-owner", "-f", path, dbname,
+                  (char *)NULL);
+        _exit(127);
+    }
+    PQconninfoFree(info);
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+        db_set_error(db, "%s failed (%s)", tool,
+                     pid < 0 ? "cannot start it"
+                     : WIFEXITED(status) && WEXITSTATUS(status) == 127
+                         ? "not installed"
+                         : "see its message above");
+        return OCP_E_IO;
+    }
+    if (!restore)
+        chmod(path, 0600);
+    return OCP_OK;
+}
+
 const db_ops db_pgsql_ops = {
     "postgresql",
     "BYTEA",
@@ -525,4 +600,5 @@ const db_ops db_pgsql_ops = {
     db_pgsql_prepare,
     db_pgsql_finalize,
     db_pgsql_run,
+    db_pgsql_backup,
 };

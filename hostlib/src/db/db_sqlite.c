@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -329,6 +330,43 @@ static ocp_status db_sqlite_run(ocp_db *db, void *stmt,
     return st;
 }
 
+/* Online backup: pages are copied in one step while holding a read lock,
+ * so the copy is one consistent state.  Restore copies the other way. */
+static ocp_status db_sqlite_backup(ocp_db *db, const char *path, int restore)
+{
+    sqlite3 *h = db_sqlite_handle(db), *file = NULL;
+    sqlite3_backup *b;
+    int rc = sqlite3_open_v2(path, &file,
+                             restore ? SQLITE_OPEN_READONLY
+                                     : SQLITE_OPEN_READWRITE |
+                                           SQLITE_OPEN_CREATE,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        db_set_error(db, "cannot open %s: %s", path,
+                     file != NULL ? sqlite3_errmsg(file) : "out of memory");
+        sqlite3_close(file);
+        return OCP_E_IO;
+    }
+    b = restore ? sqlite3_backup_init(h, "main", file, "main")
+                : sqlite3_backup_init(file, "main", h, "main");
+    if (b == NULL) {
+        db_set_error(db, "backup: %s",
+                     sqlite3_errmsg(restore ? h : file));
+        sqlite3_close(file);
+        return OCP_E_IO;
+    }
+    rc = sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) {
+        db_set_error(db, "backup: %s", sqlite3_errstr(rc));
+        sqlite3_close(file);
+        return OCP_E_IO;
+    }
+    if (!restore)
+        chmod(path, 0600); /* holders' data: not for everyone to read */
+    return sqlite3_close(file) == SQLITE_OK ? OCP_OK : OCP_E_IO;
+}
+
 const db_ops db_sqlite_ops = {
     "sqlite",
     "BLOB",
@@ -343,4 +381,5 @@ const db_ops db_sqlite_ops = {
     db_sqlite_prepare,
     db_sqlite_finalize,
     db_sqlite_run,
+    db_sqlite_backup,
 };
