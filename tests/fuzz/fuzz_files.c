@@ -2,7 +2,12 @@
  * Fuzz targets: every file the desk and the terminals read from outside.
  * fuzz_holder_files: holder JSON, batch CSV and the service catalogue; the
  * first input byte picks the parser, the rest is the file.
- * fuzz_hotlist (built with FUZZ_HOTLIST): the whole input is a hotlist file.
+ * fuzz_hotlist (built with FUZZ_HOTLIST): the input is a hotlist file.  A
+ * random file never carries the issuer's signature, and the parser checks
+ * that before it trusts an entry, so when the first byte is odd the
+ * harness builds a well-formed file from the rest (count from the length,
+ * ids sorted as the format requires) and signs it with the development
+ * issuer key: then the lookups run over entries the fuzzer chose.
  * Nothing may crash, leak or read out of bounds, whatever the bytes.
  */
 #include <stddef.h>
@@ -19,6 +24,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static ocp_catalogue *catalogue;
+static ocp_keystore *issuer_ks;
 static uint8_t issuer_der[256];
 static size_t issuer_len;
 static char hotlist_path[64];
@@ -26,6 +32,7 @@ static char hotlist_path[64];
 static void cleanup(void)
 {
     ocp_catalogue_free(catalogue);
+    ocp_keystore_close(issuer_ks);
     unlink(hotlist_path);
 }
 
@@ -43,10 +50,51 @@ static void init_once(void)
     issuer_len = sizeof issuer_der;
     if (ks->ops->public_key(ks, 1, issuer_der, &issuer_len) != OCP_OK)
         abort();
-    ocp_keystore_close(ks);
+    issuer_ks = ks;
     snprintf(hotlist_path, sizeof hotlist_path, "/tmp/ocp-fuzz-hot-%d",
              (int)getpid());
     atexit(cleanup);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, 8);
+}
+
+/* "OCPHOT1" | version(4) | issued(4) | suite AES | rfu(3) | n(4) |
+ * n sorted distinct ids | n cryptograms | signature (docs/HOTLIST.md),
+ * from the fuzz bytes: the first 8 are version and issue time, the rest
+ * pairs of id and cryptogram. */
+static size_t seal_hotlist(const uint8_t *in, size_t len, uint8_t *out,
+                           size_t cap)
+{
+    size_t n = len < 8 ? 0 : (len - 8) / 16, i, kept = 0, at;
+    uint8_t *ids;
+    if (24 + 16 * n + 64 > cap)
+        n = (cap - 24 - 64) / 16;
+    memset(out, 0, 24);
+    memcpy(out, "OCPHOT1", 8);
+    if (len >= 8)
+        memcpy(out + 8, in, 8);
+    out[16] = 1; /* AES suite */
+    ids = out + 24;
+    for (i = 0; i < n; i++)
+        memcpy(ids + 8 * i, in + 8 + 16 * i, 8);
+    qsort(ids, n, 8, cmp_id);
+    for (i = 0; i < n; i++)
+        if (kept == 0 || memcmp(ids + 8 * (kept - 1), ids + 8 * i, 8) != 0)
+            memmove(ids + 8 * kept++, ids + 8 * i, 8);
+    out[20] = (uint8_t)(kept >> 24);
+    out[21] = (uint8_t)(kept >> 16);
+    out[22] = (uint8_t)(kept >> 8);
+    out[23] = (uint8_t)kept;
+    at = 24 + 8 * kept;
+    for (i = 0; i < kept; i++)
+        memcpy(out + at + 8 * i, in + 8 + 16 * i + 8, 8);
+    at += 8 * kept;
+    if (issuer_ks->ops->sign(issuer_ks, 1, out, at, out + at) != OCP_OK)
+        abort();
+    return at + 64;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -92,16 +140,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     default: {
+        static uint8_t sealed[24 + 16 * 512 + 64];
         FILE *f = fopen(hotlist_path, "wb");
         ocp_hotlist *h = NULL;
         uint8_t id[8] = {0}, crypt[8];
+        size_t i;
+        int built = file_len > 0 && (file[0] & 1);
+        ocp_status st;
         if (f == NULL)
             abort();
-        fwrite(file, 1, file_len, f);
+        if (built) {
+            size_t n = seal_hotlist(file + 1, file_len - 1, sealed,
+                                    sizeof sealed);
+            fwrite(sealed, 1, n, f);
+        } else {
+            fwrite(file, 1, file_len, f);
+        }
         fclose(f);
-        if (ocp_hotlist_open(hotlist_path, issuer_der, issuer_len, &h) ==
-            OCP_OK)
+        st = ocp_hotlist_open(hotlist_path, issuer_der, issuer_len, &h);
+        if (built && st != OCP_OK)
+            abort(); /* a well-formed, signed list must be accepted */
+        if (st == OCP_OK) {
+            /* Look up every id the input names, and one it does not. */
+            for (i = 9; i + 8 <= file_len; i += 16)
+                (void)ocp_hotlist_lookup(h, file + i, crypt);
             (void)ocp_hotlist_lookup(h, id, crypt);
+        }
         ocp_hotlist_close(h);
         break;
     }
