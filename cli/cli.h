@@ -8,6 +8,7 @@
 #include "ocp/card.h"
 #include "ocp/issue.h"
 #include "ocp/keystore.h"
+#include "ocp/registry.h"
 #include "ocp/status.h"
 
 /* Exit codes, documented in `ocp --help` and docs/CLI.md. */
@@ -22,7 +23,11 @@ enum {
     EXIT_BLOCKED = 7,    /* card blocked or terminated */
     EXIT_AUTH = 8,       /* authentication or secure messaging failed */
     EXIT_CARD = 9,       /* the card refused or answered nonsense */
-    EXIT_TIMEOUT = 10    /* the card or reader did not answer in time */
+    EXIT_TIMEOUT = 10,   /* the card or reader did not answer in time */
+    EXIT_REGISTRY = 11,  /* the registry cannot be reached, or failed */
+    EXIT_FINDINGS = 12,  /* the audit found problems */
+    EXIT_REFUSED = 13    /* the registry refused this terminal, or a
+                            signature (batch, hotlist) does not verify */
 };
 
 struct cli {
@@ -36,7 +41,12 @@ struct cli {
     uint32_t terminal_id; /* --terminal-id: this desk or terminal */
     int quiet;           /* -q: errors only */
     char pin[9];         /* a PIN already read, for the kiosk session */
+    const char *db;      /* --db URI, else OCP_DB, else the default */
+    int db_given;        /* --db or OCP_DB was set: the desk records cards */
 };
+
+/* The registry everyone uses when neither --db nor OCP_DB names one. */
+#define CLI_DEFAULT_DB "sqlite:ocp-registry.db"
 
 int cmd_readers(struct cli *c, int argc, char **argv);
 int cmd_info(struct cli *c, int argc, char **argv);
@@ -83,5 +93,25 @@ int cmd_terminate(struct cli *c, int argc, char **argv);
 int cmd_hotlist(struct cli *c, int argc, char **argv);
 int cmd_keys(struct cli *c, int argc, char **argv);
 int cmd_terminal(struct cli *c, int argc, char **argv);
+int cmd_registry(struct cli *c, int argc, char **argv);
+int cmd_sync(struct cli *c, int argc, char **argv);
+int cmd_audit(struct cli *c, int argc, char **argv);
+
+/* Opens the registry named by --db.  On failure prints why and returns
+ * the exit code (EXIT_REGISTRY), else 0. */
+int cli_registry_open(struct cli *c, ocp_registry **r);
+/* Prints why a registry call failed and returns its exit code:
+ * EXIT_REFUSED for a refused terminal or signature, EXIT_REGISTRY for the
+ * database, EXIT_USAGE for a bad argument, else EXIT_FAILURE_. */
+int cli_registry_fail(ocp_registry *r, const char *what, ocp_status st);
+/* After `ocp issue` with --db or OCP_DB: the card goes into the registry
+ * (so the audit knows its suite and transaction-key version).  0, or the
+ * exit code with a message. */
+/* Checks a hotlist file's issuer signature with the --keys store (either
+ * suite's key); *version is the file's.  0, or the exit code with a
+ * message: EXIT_REFUSED when the signature does not verify. */
+int cli_verify_hotlist(struct cli *c, const char *path, uint32_t *version);
+int cli_record_issued(struct cli *c, const ocp_issue_request *req,
+                      const ocp_select_info *info);
 
 #endif

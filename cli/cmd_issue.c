@@ -8,6 +8,9 @@
  * 0x0101:transit:pass, 0x0201:medical:counter:2:month,
  * 0x0401:assistive:balance:500000.  The category and grade come from the
  * last two digits of the certificate number.
+ *
+ * With --db URI (or OCP_DB) the issued card is also recorded in the
+ * registry, for the audit (docs/BACKOFFICE.md).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -186,6 +189,9 @@ int cmd_issue(struct cli *c, int argc, char **argv)
         rc = cli_fail("issuing the card", st);
         goto out;
     }
+    /* The card exists now whatever the registry says: report it either
+     * way, and let the exit code say that the registry lacks it. */
+    rc = cli_record_issued(c, &req, &info);
     if (c->json) {
         printf("{\"card_id\":\"");
         cli_hex(stdout, info.card_id, 8);

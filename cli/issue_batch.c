@@ -109,10 +109,12 @@ int issue_holder_file(struct cli *c, const char *path, const char *catalogue,
         st = cli_connect(c, &t);
     if (st == OCP_OK)
         st = ocp_issue_card(t, ks, &req, &info);
-    if (st != OCP_OK)
+    if (st != OCP_OK) {
         rc = cli_fail("issuing the card", st);
-    else
+    } else {
+        rc = cli_record_issued(c, &req, &info);
         report_issued(c, &req, &info, 0, 0);
+    }
     memset(&req, 0, sizeof req);
     cli_close(t, ks, NULL);
     return rc;
@@ -317,7 +319,16 @@ int issue_batch(struct cli *c, const char *path, const char *catalogue)
                 0)
             st = OCP_E_IO;
         if (st == OCP_OK) {
+            int recorded = cli_record_issued(c, &req, &info);
             issued++;
+            /* Issued all the same: the batch goes on, and the exit code
+             * tells that the registry lacks a card. */
+            if (recorded != 0) {
+                fprintf(stderr, "[%zu/%zu] card issued but not recorded in "
+                                "the registry\n",
+                        row, rows);
+                rc = recorded;
+            }
             report_issued(c, &req, &info, row, rows);
         } else {
             failed++;

@@ -43,6 +43,9 @@ static const struct {
     {"terminal", cmd_terminal, "a validator or counter loop"},
     {"hotlist", cmd_hotlist, "keep the list of stopped cards; sign, verify"},
     {"keys", cmd_keys, "create, list and rotate keys; export public parts"},
+    {"registry", cmd_registry, "the back office: schema, terminals, published files"},
+    {"sync", cmd_sync, "a terminal uploads its journal, downloads the hotlist"},
+    {"audit", cmd_audit, "verify every uploaded record; find fraud and gaps"},
 };
 
 static void usage(FILE *f)
@@ -58,6 +61,8 @@ static void usage(FILE *f)
                "  --card-timeout SECONDS   give up on a card that does not answer\n"
                "                           (default 5; 0 waits for ever)\n"
                "  --terminal-id ID         this desk's or terminal's id\n"
+               "  --db URI                 the registry: sqlite:PATH or postgresql://...\n"
+               "                           (default $OCP_DB, else " CLI_DEFAULT_DB ")\n"
                "  -q, --quiet              print errors only\n"
                "  -v, --verbose            more detail on stderr\n"
                "  -h, --help               this help; COMMAND --help for a command\n\n"
@@ -68,7 +73,10 @@ static void usage(FILE *f)
                "PC/SC service,\n4 no card, 5 wrong or blocked PIN, 6 not "
                "entitled, 7 card blocked or\nterminated, 8 authentication "
                "failed, 9 card refused or answered nonsense,\n10 the card did "
-               "not answer within --card-timeout.\n");
+               "not answer within --card-timeout, 11 the registry cannot be\n"
+               "reached or failed, 12 the audit found problems, 13 the "
+               "registry refused the\nterminal (unknown or revoked) or a "
+               "signature does not verify.\n");
 }
 
 int main(int argc, char **argv)
@@ -81,6 +89,7 @@ int main(int argc, char **argv)
         {"wait", required_argument, NULL, 'w'},
         {"card-timeout", required_argument, NULL, 'C'},
         {"terminal-id", required_argument, NULL, 'T'},
+        {"db", required_argument, NULL, 'D'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -92,6 +101,10 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof c);
     c.terminal_id = 0xD0000001u; /* a desk, unless told otherwise */
     c.card_timeout_ms = OCP_PCSC_DEFAULT_TIMEOUT_MS;
+    c.db = getenv("OCP_DB");
+    c.db_given = c.db != NULL && c.db[0] != '\0';
+    if (!c.db_given)
+        c.db = CLI_DEFAULT_DB;
     /* Global options stop at the command name. */
     while ((o = getopt_long(argc, argv, "+r:vqh", opts, NULL)) != -1) {
         switch (o) {
@@ -140,6 +153,15 @@ int main(int argc, char **argv)
             c.terminal_id = (uint32_t)id;
             break;
         }
+        case 'D':
+            if (optarg[0] == '\0') {
+                fprintf(stderr, "ocp: --db needs a URI (sqlite:PATH or "
+                                "postgresql://...)\n");
+                return EXIT_USAGE;
+            }
+            c.db = optarg;
+            c.db_given = 1;
+            break;
         case 'h':
             usage(stdout);
             return EXIT_OK;

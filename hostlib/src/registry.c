@@ -216,6 +216,11 @@ const char *ocp_registry_error(const ocp_registry *r)
     return r != NULL ? r->error : "no registry";
 }
 
+const char *ocp_registry_backend(const ocp_registry *r)
+{
+    return r != NULL ? db_backend(r->db) : "none";
+}
+
 ocp_status ocp_registry_enrol_terminal(ocp_registry *r, uint32_t terminal_id,
                                        const char *operator_name,
                                        const char *kind, const uint8_t *pub,
@@ -267,6 +272,94 @@ ocp_status ocp_registry_revoke_terminal(ocp_registry *r, uint32_t terminal_id,
                  "no enrolled terminal %08X that is not revoked already",
                  terminal_id);
         return OCP_E_ARGS;
+    }
+    return OCP_OK;
+}
+
+struct terminal_state {
+    int found, revoked;
+};
+
+static int terminal_state_row(void *ctx, const db_value *c, size_t n)
+{
+    struct terminal_state *t = ctx;
+    t->found = 1;
+    t->revoked = n >= 1 && c[0].type != DB_NULL;
+    return 1;
+}
+
+ocp_status ocp_registry_check_terminal(ocp_registry *r, uint32_t terminal_id)
+{
+    struct terminal_state t = {0, 0};
+    ocp_status st;
+    if (r == NULL)
+        return OCP_E_ARGS;
+    st = db_query(r->db,
+                  "SELECT revoked_at FROM terminals WHERE terminal_id = $1",
+                  (db_value[]){db_int(terminal_id)}, 1, terminal_state_row,
+                  &t, NULL);
+    if (st != OCP_OK) {
+        reg_set_error(r, "looking up the terminal");
+        return st;
+    }
+    if (!t.found || t.revoked) {
+        snprintf(r->error, sizeof r->error, "terminal %08X is %s",
+                 terminal_id, t.found ? "revoked" : "not enrolled");
+        return OCP_E_DENIED;
+    }
+    return OCP_OK;
+}
+
+struct terminal_walk {
+    ocp_registry_terminal_fn fn;
+    void *ctx;
+    int malformed;
+};
+
+static int terminal_walk_row(void *ctx, const db_value *c, size_t n)
+{
+    struct terminal_walk *w = ctx;
+    ocp_registry_terminal t;
+    if (n < 7 || c[0].type != DB_INT || c[1].type != DB_TEXT ||
+        c[2].type != DB_TEXT || c[3].type != DB_INT) {
+        w->malformed = 1;
+        return 1;
+    }
+    memset(&t, 0, sizeof t);
+    t.terminal_id = (uint32_t)c[0].i;
+    t.operator_name = c[1].s;
+    t.kind = c[2].s;
+    t.enrolled_at = c[3].i;
+    t.revoked_at = c[4].type == DB_INT ? c[4].i : 0;
+    t.last_sync = c[5].type == DB_INT ? c[5].i : 0;
+    t.clock_known = c[6].type == DB_INT;
+    t.clock_offset_s = t.clock_known ? c[6].i : 0;
+    return w->fn(w->ctx, &t);
+}
+
+ocp_status ocp_registry_list_terminals(ocp_registry *r,
+                                       ocp_registry_terminal_fn fn, void *ctx)
+{
+    struct terminal_walk w;
+    ocp_status st;
+    if (r == NULL || fn == NULL)
+        return OCP_E_ARGS;
+    w.fn = fn;
+    w.ctx = ctx;
+    w.malformed = 0;
+    st = db_query(r->db,
+                  "SELECT terminal_id, operator, kind, enrolled_at, "
+                  "revoked_at, last_sync, clock_offset_s FROM terminals "
+                  "ORDER BY terminal_id",
+                  NULL, 0, terminal_walk_row, &w, NULL);
+    if (st != OCP_OK) {
+        reg_set_error(r, "listing the terminals");
+        return st;
+    }
+    if (w.malformed) {
+        snprintf(r->error, sizeof r->error,
+                 "the terminals table holds a malformed row");
+        return OCP_E_DB;
     }
     return OCP_OK;
 }
@@ -434,14 +527,21 @@ ocp_status ocp_registry_now(ocp_registry *r, int64_t *now)
 ocp_status ocp_registry_note_clock(ocp_registry *r, uint32_t terminal_id,
                                    int64_t offset_s)
 {
+    int64_t now = 0;
     ocp_status st;
     if (r == NULL)
         return OCP_E_ARGS;
+    /* A sync with nothing to upload still counts as one: the terminal
+     * fetched the hotlist, which is what `last_sync` is asked about. */
+    st = ocp_registry_now(r, &now);
+    if (st != OCP_OK)
+        return st;
     st = db_query(r->db,
-                  "UPDATE terminals SET clock_offset_s = $2 "
+                  "UPDATE terminals SET clock_offset_s = $2, last_sync = $3 "
                   "WHERE terminal_id = $1",
-                  (db_value[]){db_int(terminal_id), db_int(offset_s)}, 2,
-                  NULL, NULL, NULL);
+                  (db_value[]){db_int(terminal_id), db_int(offset_s),
+                               db_int(now)},
+                  3, NULL, NULL, NULL);
     if (st != OCP_OK)
         reg_set_error(r, "recording the terminal's clock");
     return st;

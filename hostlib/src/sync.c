@@ -55,6 +55,11 @@ ocp_status ocp_sync_upload(ocp_journal *j, ocp_registry *r,
     if (j == NULL || r == NULL || k == NULL || res == NULL)
         return OCP_E_ARGS;
     memset(res, 0, sizeof *res);
+    /* Each upload checks this too; asking first tells a revoked terminal
+     * so even when its journal has nothing new. */
+    st = ocp_registry_check_terminal(r, terminal_id);
+    if (st != OCP_OK)
+        return st;
     st = ocp_registry_now(r, &registry_now);
     if (st != OCP_OK)
         return st;

@@ -4,7 +4,7 @@
  * the upload idempotent through a crash between the registry's commit and
  * the journal's mark, a pending record finished, a terminal contradicting
  * itself kept apart, a foreign signature refused, published files, the
- * clock offset.
+ * clock offset, the terminal listing and the enrolment check.
  *
  * PostgreSQL: a database of its own per run on the fixture's server
  * (OCP_TEST_PG_URI), dropped at the end.
@@ -259,6 +259,156 @@ static void test_newer_schema_refused(void **state)
     ocp_registry_close(r);
 }
 
+/* What the listing showed, for the checks after it. */
+struct listed {
+    size_t n;
+    uint32_t ids[16];
+    char operators[16][32], kinds[16][16];
+    int64_t enrolled[16], revoked[16], last_sync[16], offset[16];
+    int clock_known[16];
+    size_t stop_after; /* 0: never stop */
+};
+
+static int listed_row(void *ctx, const ocp_registry_terminal *t)
+{
+    struct listed *l = ctx;
+    size_t i = l->n;
+    if (i == 16)
+        return 1;
+    l->ids[i] = t->terminal_id;
+    snprintf(l->operators[i], sizeof l->operators[i], "%s", t->operator_name);
+    snprintf(l->kinds[i], sizeof l->kinds[i], "%s", t->kind);
+    l->enrolled[i] = t->enrolled_at;
+    l->revoked[i] = t->revoked_at;
+    l->last_sync[i] = t->last_sync;
+    l->clock_known[i] = t->clock_known;
+    l->offset[i] = t->clock_offset_s;
+    l->n++;
+    return l->stop_after != 0 && l->n == l->stop_after;
+}
+
+static size_t listed_index(const struct listed *l, uint32_t id)
+{
+    size_t i;
+    for (i = 0; i < l->n; i++)
+        if (l->ids[i] == id)
+            return i;
+    fail_msg("terminal %08X is not listed", id);
+    return 0;
+}
+
+/* The terminal listing (id order, every column, revoked ones shown, the
+ * callback can stop it), the enrolment check, and a sync refused to a
+ * revoked or unknown terminal even with an empty journal. */
+static void test_terminal_listing(void **state)
+{
+    static const uint32_t A = 0x0C000001u, B = 0x0C000002u, C = 0x0C000003u;
+    struct backend *be = *state;
+    char path[128], journal_path[128], err[256];
+    uint8_t pub[200];
+    size_t pub_len, a, b, c, i;
+    ocp_terminal_key *k;
+    ocp_registry *r;
+    ocp_journal *j;
+    ocp_sync_result res;
+    struct listed l;
+    int64_t now = (int64_t)time(NULL), before, after, offset;
+
+    assert_int_equal(ocp_registry_open(be->uri, &r, err, sizeof err), OCP_OK);
+    assert_string_equal(ocp_registry_backend(r),
+                        be == &pg_be ? "postgresql" : "sqlite");
+    /* Enrolled out of order, so the listing's order is its own. */
+    snprintf(path, sizeof path, "%s/list-c.pem", be->dir);
+    pub_len = sizeof pub;
+    assert_int_equal(ocp_terminal_key_create(path, OCP_SUITE_SM, pub,
+                                             &pub_len),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_enrol_terminal(r, C, "clinic-3", "counter",
+                                                 pub, pub_len, now - 20),
+                     OCP_OK);
+    snprintf(path, sizeof path, "%s/list-a.pem", be->dir);
+    pub_len = sizeof pub;
+    assert_int_equal(ocp_terminal_key_create(path, OCP_SUITE_AES, pub,
+                                             &pub_len),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_enrol_terminal(r, A, "bus-line-9",
+                                                 "validator", pub, pub_len,
+                                                 now - 10),
+                     OCP_OK);
+    assert_int_equal(ocp_terminal_key_load(path, &k), OCP_OK);
+    assert_int_equal(ocp_registry_enrol_terminal(r, B, "kiosk-1", "kiosk",
+                                                 pub, pub_len, now - 5),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_revoke_terminal(r, B, now - 1), OCP_OK);
+
+    assert_int_equal(ocp_registry_check_terminal(r, A), OCP_OK);
+    assert_int_equal(ocp_registry_check_terminal(r, B), OCP_E_DENIED);
+    assert_non_null(strstr(ocp_registry_error(r), "revoked"));
+    assert_int_equal(ocp_registry_check_terminal(r, 0x0C0000FFu),
+                     OCP_E_DENIED);
+    assert_non_null(strstr(ocp_registry_error(r), "not enrolled"));
+
+    /* A syncs with nothing to send: its clock and last sync are noted. */
+    snprintf(journal_path, sizeof journal_path, "%s/list-a.db", be->dir);
+    assert_int_equal(ocp_journal_open(journal_path, A, &j), OCP_OK);
+    assert_int_equal(ocp_registry_now(r, &before), OCP_OK);
+    assert_int_equal(ocp_sync_upload(j, r, k, A, now - 120, &res), OCP_OK);
+    assert_int_equal(ocp_registry_now(r, &after), OCP_OK);
+    assert_int_equal(res.batches, 0);
+    offset = res.clock_offset_s;
+    ocp_journal_close(j);
+    /* B (revoked) and an unknown id are refused, though there is nothing
+     * to send, and nothing of theirs is noted. */
+    snprintf(journal_path, sizeof journal_path, "%s/list-b.db", be->dir);
+    assert_int_equal(ocp_journal_open(journal_path, B, &j), OCP_OK);
+    assert_int_equal(ocp_sync_upload(j, r, k, B, now, &res), OCP_E_DENIED);
+    ocp_journal_close(j);
+    snprintf(journal_path, sizeof journal_path, "%s/list-x.db", be->dir);
+    assert_int_equal(ocp_journal_open(journal_path, 0x0C0000FFu, &j),
+                     OCP_OK);
+    assert_int_equal(ocp_sync_upload(j, r, k, 0x0C0000FFu, now, &res),
+                     OCP_E_DENIED);
+    ocp_journal_close(j);
+
+    memset(&l, 0, sizeof l);
+    assert_int_equal(ocp_registry_list_terminals(r, listed_row, &l), OCP_OK);
+    for (i = 1; i < l.n; i++)
+        assert_true(l.ids[i - 1] < l.ids[i]);
+    a = listed_index(&l, A);
+    b = listed_index(&l, B);
+    c = listed_index(&l, C);
+    assert_true(a < b && b < c);
+    assert_string_equal(l.operators[a], "bus-line-9");
+    assert_string_equal(l.kinds[a], "validator");
+    assert_int_equal(l.enrolled[a], now - 10);
+    assert_int_equal(l.revoked[a], 0);
+    assert_true(l.clock_known[a]);
+    /* Bounded by registry readings taken around the sync, not by a fixed
+     * window, which a loaded machine can overrun. */
+    assert_int_equal(l.offset[a], offset);
+    assert_true(l.offset[a] <= now - 120 - before &&
+                l.offset[a] >= now - 120 - after);
+    assert_true(l.last_sync[a] >= before && l.last_sync[a] <= after);
+    assert_string_equal(l.operators[b], "kiosk-1");
+    assert_int_equal(l.revoked[b], now - 1);
+    assert_int_equal(l.last_sync[b], 0);
+    assert_false(l.clock_known[b]);
+    assert_string_equal(l.kinds[c], "counter");
+    assert_int_equal(l.enrolled[c], now - 20);
+    assert_int_equal(l.last_sync[c], 0);
+    assert_false(l.clock_known[c]);
+
+    /* The callback stops it after the first row. */
+    memset(&l, 0, sizeof l);
+    l.stop_after = 1;
+    assert_int_equal(ocp_registry_list_terminals(r, listed_row, &l), OCP_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(ocp_registry_list_terminals(r, NULL, &l), OCP_E_ARGS);
+
+    ocp_registry_close(r);
+    ocp_terminal_key_free(k);
+}
+
 static int setup_sqlite(void **state)
 {
     snprintf(sqlite_be.dir, sizeof sqlite_be.dir, "/tmp/ocp-reg-XXXXXX");
@@ -327,6 +477,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry_and_sync),
         cmocka_unit_test(test_newer_schema_refused),
+        cmocka_unit_test(test_terminal_listing),
     };
     int failed;
     if (getenv("OCP_TEST_PG_URI") == NULL) {

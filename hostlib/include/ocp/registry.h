@@ -43,6 +43,8 @@ typedef struct ocp_registry ocp_registry;
 OCP_API ocp_status ocp_registry_open(const char *uri, ocp_registry **out,
                                      char *err, size_t err_cap);
 OCP_API void ocp_registry_close(ocp_registry *r);
+/** Which database it is on: "sqlite" or "postgresql". */
+OCP_API const char *ocp_registry_backend(const ocp_registry *r);
 /** Why the last call failed, in English ("" if it did not); never a
  *  parameter value such as a certificate number. */
 OCP_API const char *ocp_registry_error(const ocp_registry *r);
@@ -66,6 +68,50 @@ OCP_API ocp_status ocp_registry_enrol_terminal(ocp_registry *r,
 OCP_API ocp_status ocp_registry_revoke_terminal(ocp_registry *r,
                                                 uint32_t terminal_id,
                                                 int64_t now);
+
+/**
+ * May this terminal upload?  The sync asks first, so that a revoked
+ * terminal learns it even when it has nothing to send.
+ * @return OCP_OK when it is enrolled and not revoked; OCP_E_DENIED when it
+ *         is unknown or revoked (ocp_registry_error() says which);
+ *         OCP_E_DB.
+ */
+OCP_API ocp_status ocp_registry_check_terminal(ocp_registry *r,
+                                               uint32_t terminal_id);
+
+/** A terminal as ocp_registry_list_terminals() shows it. */
+typedef struct {
+    uint32_t terminal_id;
+    const char *operator_name; /**< valid during the callback only */
+    const char *kind;          /**< validator, counter, kiosk or desk */
+    int64_t enrolled_at;       /**< seconds since 1970 */
+    int64_t revoked_at;        /**< 0: not revoked */
+    int64_t last_sync;         /**< 0: never synced */
+    int clock_known;           /**< 0 until its first sync */
+    int64_t clock_offset_s;    /**< terminal minus registry, last sync */
+} ocp_registry_terminal;
+
+/** Called once per terminal; return nonzero to stop. */
+typedef int (*ocp_registry_terminal_fn)(void *ctx,
+                                        const ocp_registry_terminal *t);
+
+/**
+ * Every enrolled terminal, revoked ones included, in id order, one row in
+ * memory at a time.  The callback must not call back into `r`.
+ * @return OCP_OK (also when fn stopped early); OCP_E_DB; OCP_E_ARGS.
+ *
+ * Example, the revoked ones:
+ *     static int show(void *ctx, const ocp_registry_terminal *t)
+ *     {
+ *         if (t->revoked_at != 0)
+ *             printf("%08X %s\n", t->terminal_id, t->operator_name);
+ *         return 0;
+ *     }
+ *     st = ocp_registry_list_terminals(r, show, NULL);
+ */
+OCP_API ocp_status ocp_registry_list_terminals(ocp_registry *r,
+                                               ocp_registry_terminal_fn fn,
+                                               void *ctx);
 
 /* ---- cards --------------------------------------------------------------- */
 
@@ -124,7 +170,8 @@ OCP_API ocp_status ocp_registry_fetch(ocp_registry *r, const char *name,
                                       uint32_t *version);
 /** The registry's clock (the database server's), seconds since 1970. */
 OCP_API ocp_status ocp_registry_now(ocp_registry *r, int64_t *now);
-/** Remember a terminal's clock offset (terminal minus registry). */
+/** Remember a terminal's clock offset (terminal minus registry), and the
+ *  registry's time as its last sync. */
 OCP_API ocp_status ocp_registry_note_clock(ocp_registry *r,
                                            uint32_t terminal_id,
                                            int64_t offset_s);

@@ -35,7 +35,9 @@ typedef struct {
  * @param terminal_now  the terminal's clock (seconds since 1970), compared
  *                      with the registry's and recorded there
  * @return OCP_OK, or the first failure (the records before it stay
- *         uploaded and marked).
+ *         uploaded and marked); OCP_E_DENIED when the terminal is unknown
+ *         or revoked, even with nothing to send; OCP_E_SIGNATURE when the
+ *         registry holds another public key for it; OCP_E_DB.
  */
 OCP_API ocp_status ocp_sync_upload(ocp_journal *j, ocp_registry *r,
                                    const ocp_terminal_key *k,
