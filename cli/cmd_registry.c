@@ -9,6 +9,9 @@
  *   ocp --db URI registry terminal list
  *   ocp --db URI --keys URI registry publish hotlist FILE
  *   ocp --db URI registry publish catalogue FILE [--version N]
+ *   ocp --db URI registry backup FILE
+ *   ocp --db URI registry restore FILE --yes
+ *   ocp --db URI registry purge
  *
  * Times shown are the registry's (the database server's clock), in UTC.
  */
@@ -194,12 +197,82 @@ static void usage(FILE *f)
             "       ocp [--db URI] --keys URI registry publish hotlist FILE\n"
             "       ocp [--db URI] registry publish catalogue FILE "
             "[--version N]\n"
+            "       ocp [--db URI] registry backup FILE\n"
+            "       ocp [--db URI] registry restore FILE --yes\n"
+            "       ocp [--db URI] registry purge\n"
             "The registry is --db URI, else $OCP_DB, else " CLI_DEFAULT_DB
             ".\n"
             "enrol writes the terminal's private key to FILE (0600, must "
             "not exist);\nonly its public key enters the registry.  A "
             "hotlist is published only if\nthe issuer's signature verifies "
-            "(--keys); its version is the file's own.\n");
+            "(--keys); its version is the file's own.\n"
+            "backup copies the whole registry into FILE (0600; PostgreSQL: "
+            "pg_dump's\ncustom format); restore replaces everything in the "
+            "registry with FILE.\npurge applies the retention rule: records, "
+            "actions and access-log entries\nolder than retention_days go, "
+            "holders whose cards all ended are\npseudonymised.\n");
+}
+
+static int do_backup(struct cli *c, const char *path, int restore)
+{
+    ocp_registry *r;
+    ocp_status st;
+    int rc = cli_registry_open(c, &r);
+    if (rc != 0)
+        return rc;
+    st = restore ? ocp_registry_restore(r, path)
+                 : ocp_registry_backup(r, path);
+    if (st != OCP_OK) {
+        rc = cli_registry_fail(r, restore ? "restoring" : "backing up", st);
+        ocp_registry_close(r);
+        return rc;
+    }
+    if (c->json)
+        out_print(1,
+                  json_pack("{s:s,s:s}", restore ? "restored_from" : "backup",
+                            path, "backend", ocp_registry_backend(r)),
+                  NULL);
+    else if (!c->quiet)
+        printf("%s %s (%s)\n", restore ? "registry restored from" :
+                                          "registry backed up to",
+               path, ocp_registry_backend(r));
+    ocp_registry_close(r);
+    return EXIT_OK;
+}
+
+static int do_purge(struct cli *c)
+{
+    ocp_registry *r;
+    ocp_purge_result res;
+    ocp_status st;
+    int64_t now;
+    int rc = cli_registry_open(c, &r);
+    if (rc != 0)
+        return rc;
+    if ((rc = registry_now(r, &now)) != 0) {
+        ocp_registry_close(r);
+        return rc;
+    }
+    st = ocp_registry_purge(r, now, &res);
+    if (st != OCP_OK) {
+        rc = cli_registry_fail(r, "purging", st);
+        ocp_registry_close(r);
+        return rc;
+    }
+    if (c->json)
+        printf("{\"uses\":%llu,\"batches\":%llu,\"actions\":%llu,"
+               "\"holders_pseudonymised\":%llu}\n",
+               (unsigned long long)res.uses, (unsigned long long)res.batches,
+               (unsigned long long)res.actions,
+               (unsigned long long)res.holders);
+    else if (!c->quiet)
+        printf("purged: %llu records, %llu batches, %llu desk actions; "
+               "%llu holders pseudonymised\n",
+               (unsigned long long)res.uses, (unsigned long long)res.batches,
+               (unsigned long long)res.actions,
+               (unsigned long long)res.holders);
+    ocp_registry_close(r);
+    return EXIT_OK;
 }
 
 static int do_init(struct cli *c)
@@ -470,6 +543,7 @@ int cmd_registry(struct cli *c, int argc, char **argv)
         {"key-out", required_argument, NULL, 'K'},
         {"suite", required_argument, NULL, 's'},
         {"version", required_argument, NULL, 'n'},
+        {"yes", no_argument, NULL, 'y'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *operator_name = NULL, *kind = NULL, *key_out = NULL;
@@ -477,7 +551,7 @@ int cmd_registry(struct cli *c, int argc, char **argv)
     unsigned long version = 0;
     uint8_t suite = OCP_SUITE_AES;
     uint32_t id = 0;
-    int o, nargs;
+    int o, nargs, yes = 0;
 
     if (argc < 2) {
         usage(stderr);
@@ -531,6 +605,9 @@ int cmd_registry(struct cli *c, int argc, char **argv)
             }
             break;
         }
+        case 'y':
+            yes = 1;
+            break;
         case 'h':
             usage(stdout);
             return EXIT_OK;
@@ -542,6 +619,18 @@ int cmd_registry(struct cli *c, int argc, char **argv)
 
     if (strcmp(verb, "init") == 0 && object == NULL && optind == argc)
         return do_init(c);
+    if (strcmp(verb, "purge") == 0 && optind == argc)
+        return do_purge(c);
+    if (strcmp(verb, "backup") == 0 && optind == argc - 1)
+        return do_backup(c, argv[optind], 0);
+    if (strcmp(verb, "restore") == 0 && optind == argc - 1) {
+        if (!yes) {
+            fprintf(stderr, "ocp registry: restore replaces everything in "
+                            "the registry; say --yes\n");
+            return EXIT_USAGE;
+        }
+        return do_backup(c, argv[optind], 1);
+    }
     if (strcmp(verb, "terminal") == 0 && object != NULL) {
         if (strcmp(object, "list") == 0 && optind == argc)
             return do_list(c);

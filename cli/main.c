@@ -46,6 +46,7 @@ static const struct {
     {"registry", cmd_registry, "the back office: schema, terminals, published files"},
     {"sync", cmd_sync, "a terminal uploads its journal, downloads the hotlist"},
     {"audit", cmd_audit, "verify every uploaded record; find fraud and gaps"},
+    {"report", cmd_report, "settlement per operator and service for a period"},
 };
 
 static void usage(FILE *f)

@@ -4,8 +4,9 @@
 # issued and recorded, taps at two terminals, sync and audit (one missing
 # record while a terminal has not synced, none after), a re-sync storing
 # nothing twice, syncs killed with SIGKILL round after round, published
-# hotlist and catalogue, a revoked terminal, an unreachable registry, and
-# one run on the fixture's PostgreSQL server.
+# hotlist and catalogue, settlement, backup, purge and restore, a revoked
+# terminal, an unreachable registry, and one run on the fixture's
+# PostgreSQL server (backup and restore there too).
 . "$(dirname "$0")/common.sh"
 
 KEYS="dev:$E2E_TMP/keys"
@@ -209,6 +210,30 @@ grep -q "^audit: $expected of $expected records (100%)" "$E2E_TMP/progress.txt" 
     fail "no progress line: $(cat "$E2E_TMP/progress.txt")"
 echo "registry: $expected records, each once; audit clean"
 
+# ---- settlement, backup, purge, restore ----------------------------------
+reg --json report --from 2026-01-01 --to 2036-12-31 >"$E2E_TMP/report.json" ||
+    fail "report: $(cat "$E2E_TMP/report.json")"
+[[ $(json "$E2E_TMP/report.json" 'sum(l["uses"] for l in j["lines"]), sum(l["amount"] for l in j["lines"]), sum(l["excluded"] for l in j["lines"])') == "($expected, $expected, 0)" ]] ||
+    fail "report: $(cat "$E2E_TMP/report.json")"
+reg report --from 2026-01-01 --to 2036-12-31 --csv >"$E2E_TMP/report.csv" || fail "report --csv"
+[[ $(head -1 "$E2E_TMP/report.csv") == operator,service,domain,uses,amount,excluded ]] ||
+    fail "csv header: $(head -1 "$E2E_TMP/report.csv")"
+[[ $(grep -c ",0x0101,transit," "$E2E_TMP/report.csv") -ge 1 ]] || fail "csv: $(cat "$E2E_TMP/report.csv")"
+expect 2 reg report --from 2026-02-01 --to 2026-01-01
+reg registry backup "$E2E_TMP/registry.bak" >/dev/null || fail "backup"
+[[ $(stat -c %a "$E2E_TMP/registry.bak") == 600 ]] || fail "the backup is readable by others"
+# Nothing is older than the retention period yet: purge keeps everything.
+reg --json registry purge >"$E2E_TMP/purge.json" || fail "purge"
+[[ $(json "$E2E_TMP/purge.json" 'j["uses"]') == 0 ]] || fail "purge: $(cat "$E2E_TMP/purge.json")"
+# A disaster: records lost.  The backup brings them back, and they audit
+# clean again.
+sqlite3 "$E2E_TMP/registry.db" "DELETE FROM uses; DELETE FROM batches"
+expect 2 reg registry restore "$E2E_TMP/registry.bak"
+reg registry restore "$E2E_TMP/registry.bak" --yes >/dev/null || fail "restore"
+reg --json audit >"$E2E_TMP/audit.json" || fail "audit after restore: $(cat "$E2E_TMP/audit.json")"
+[[ $(json "$E2E_TMP/audit.json" 'j["summary"]["records"], len(j["findings"])') == "($expected, 0)" ]] ||
+    fail "restored registry: $(cat "$E2E_TMP/audit.json")"
+
 # ---- a revoked terminal -----------------------------------------------
 # T3 taps, then T1, and T3 is revoked before it syncs: its upload is
 # refused, its journal keeps the record, and the audit sees the gap it
@@ -283,4 +308,14 @@ pg --json audit >"$E2E_TMP/audit.json" || fail "audit on PostgreSQL: $(cat "$E2E
 [[ $(json "$E2E_TMP/audit.json" 'j["summary"]["records"], j["summary"]["genuine"], len(j["findings"])') == "(3, 3, 0)" ]] ||
     fail "pg audit: $(cat "$E2E_TMP/audit.json")"
 [[ $(psql -tAq "$PG" -c "SELECT COUNT(*) FROM uses") == 3 ]] || fail "rows on the server"
+# pg_dump's backup and pg_restore over a registry that lost its records.
+pg registry backup "$E2E_TMP/pg.bak" >/dev/null || fail "backup on PostgreSQL"
+psql -q "$PG" -c "DELETE FROM uses" || fail "delete"
+pg registry restore "$E2E_TMP/pg.bak" --yes >/dev/null || fail "restore on PostgreSQL"
+pg --json audit >"$E2E_TMP/audit.json" || fail "audit after restore on PostgreSQL"
+[[ $(json "$E2E_TMP/audit.json" 'j["summary"]["records"], len(j["findings"])') == "(3, 0)" ]] ||
+    fail "pg restored: $(cat "$E2E_TMP/audit.json")"
+pg --json report --from 2026-01-01 --to 2036-12-31 >"$E2E_TMP/report.json" || fail "pg report"
+[[ $(json "$E2E_TMP/report.json" '[(l["operator"], l["uses"]) for l in j["lines"]]') == "[('bus-line-9', 3)]" ]] ||
+    fail "pg report: $(cat "$E2E_TMP/report.json")"
 echo PASS
