@@ -233,6 +233,91 @@ static void test_registry_and_sync(void **state)
     ocp_terminal_key_free(other);
 }
 
+/* Clerks log in; a second clerk approves a large credit and a PIN unblock,
+ * and the approval covers exactly what was asked, once. */
+static void test_clerks_and_approvals(void **state)
+{
+    struct backend *be = *state;
+    static const uint8_t card[8] = {0x4F, 0x43, 0x50, 0, 0, 0, 0x0C, 0x01};
+    static const uint8_t other[8] = {0x4F, 0x43, 0x50, 0, 0, 0, 0x0C, 0x02};
+    ocp_registry *r;
+    char err[256];
+    int64_t id, id2;
+    int needed;
+    assert_int_equal(ocp_registry_open(be->uri, &r, err, sizeof err), OCP_OK);
+    assert_int_equal(ocp_registry_add_clerk(r, "wang", "王芳", "issue,grant,credit",
+                                            "correct horse", 1),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_add_clerk(r, "li", "李强", "approve,pin",
+                                            "battery staple", 1),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_add_clerk(r, "li", "x", "", "battery staple",
+                                            1),
+                     OCP_E_DB_CONFLICT);
+    assert_int_equal(ocp_registry_add_clerk(r, "zhao", "x", "", "short", 1),
+                     OCP_E_ARGS);
+    assert_int_equal(ocp_registry_login(r, "wang", "correct horse", "credit"),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_login(r, "wang", "correct horse", "approve"),
+                     OCP_E_DENIED);
+    assert_int_equal(ocp_registry_login(r, "wang", "correct horsE", NULL),
+                     OCP_E_DENIED);
+    assert_int_equal(ocp_registry_login(r, "nobody", "correct horse", NULL),
+                     OCP_E_DENIED);
+    /* The same message whether the login exists or not. */
+    assert_non_null(strstr(ocp_registry_error(r), "unknown clerk, wrong"));
+
+    assert_int_equal(ocp_registry_needs_approval(r, "credit", 100000,
+                                                 &needed),
+                     OCP_OK);
+    assert_false(needed); /* at the threshold: one clerk is enough */
+    assert_int_equal(ocp_registry_needs_approval(r, "credit", 100001,
+                                                 &needed),
+                     OCP_OK);
+    assert_true(needed);
+    assert_int_equal(ocp_registry_needs_approval(r, "pin-unblock", 0,
+                                                 &needed),
+                     OCP_OK);
+    assert_true(needed);
+
+    assert_int_equal(ocp_registry_request_approval(r, "wang", "credit", card,
+                                                   500000, 2, &id),
+                     OCP_OK);
+    assert_true(id > 0);
+    /* Not yet approved; the requester cannot approve it herself. */
+    assert_int_equal(ocp_registry_use_approval(r, "wang", id, "credit", card,
+                                               500000, 3),
+                     OCP_E_DENIED);
+    assert_int_equal(ocp_registry_approve(r, "wang", id, 3), OCP_E_DENIED);
+    assert_int_equal(ocp_registry_approve(r, "li", id, 3), OCP_OK);
+    assert_int_equal(ocp_registry_approve(r, "li", id, 3), OCP_E_DENIED);
+    /* Another card, another amount, another clerk: not covered. */
+    assert_int_equal(ocp_registry_use_approval(r, "wang", id, "credit", other,
+                                               500000, 4),
+                     OCP_E_DENIED);
+    assert_int_equal(ocp_registry_use_approval(r, "wang", id, "credit", card,
+                                               500001, 4),
+                     OCP_E_DENIED);
+    assert_int_equal(ocp_registry_use_approval(r, "li", id, "credit", card,
+                                               500000, 4),
+                     OCP_E_DENIED);
+    assert_int_equal(ocp_registry_use_approval(r, "wang", id, "credit", card,
+                                               500000, 4),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_use_approval(r, "wang", id, "credit", card,
+                                               500000, 5),
+                     OCP_E_DENIED); /* once */
+    assert_int_equal(ocp_registry_record_action(r, "wang", "credit", card,
+                                                "{\"slot\":4,\"fen\":500000}",
+                                                id, 5),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_request_approval(r, "li", "pin-unblock",
+                                                   card, 0, 6, &id2),
+                     OCP_OK);
+    assert_true(id2 > id);
+    ocp_registry_close(r);
+}
+
 /* A registry written by a newer program is refused, not misread. */
 static void test_newer_schema_refused(void **state)
 {
@@ -476,6 +561,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry_and_sync),
+        cmocka_unit_test(test_clerks_and_approvals),
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_terminal_listing),
     };

@@ -176,6 +176,56 @@ OCP_API ocp_status ocp_registry_note_clock(ocp_registry *r,
                                            uint32_t terminal_id,
                                            int64_t offset_s);
 
+/* ---- clerks, the desk trail, approvals ----------------------------------- */
+
+/**
+ * Add a clerk.  permissions: comma-separated from issue, grant, credit,
+ * pin, lifecycle, approve, registry, audit.  The password (8 characters or
+ * more) is kept as an scrypt hash.
+ */
+OCP_API ocp_status ocp_registry_add_clerk(ocp_registry *r, const char *login,
+                                          const char *display_name,
+                                          const char *permissions,
+                                          const char *password, int64_t now);
+/**
+ * Check a clerk's password and, when permission is not NULL, that the
+ * clerk holds it.  OCP_E_DENIED for an unknown login, a wrong password or
+ * a disabled clerk (one answer for all three) or a missing permission.
+ */
+OCP_API ocp_status ocp_registry_login(ocp_registry *r, const char *login,
+                                      const char *password,
+                                      const char *permission);
+/** Add to the trail of desk actions (detail: JSON, never a PIN or key). */
+OCP_API ocp_status ocp_registry_record_action(ocp_registry *r,
+                                              const char *clerk,
+                                              const char *action,
+                                              const uint8_t card[8],
+                                              const char *detail_json,
+                                              int64_t approval_id,
+                                              int64_t now);
+/** Whether an action needs a second clerk: a PIN unblock always, a credit
+ *  above the registry's approval_threshold_fen. */
+OCP_API ocp_status ocp_registry_needs_approval(ocp_registry *r,
+                                               const char *action,
+                                               int64_t amount, int *needed);
+/** A clerk asks for approval of (action, card, amount); *id names it. */
+OCP_API ocp_status ocp_registry_request_approval(ocp_registry *r,
+                                                 const char *clerk,
+                                                 const char *action,
+                                                 const uint8_t card[8],
+                                                 int64_t amount, int64_t now,
+                                                 int64_t *id);
+/** A second clerk approves (never the one who asked; once). */
+OCP_API ocp_status ocp_registry_approve(ocp_registry *r, const char *approver,
+                                        int64_t id, int64_t now);
+/** The requesting clerk spends the approval on exactly that action, card
+ *  and amount, once; OCP_E_DENIED otherwise. */
+OCP_API ocp_status ocp_registry_use_approval(ocp_registry *r,
+                                             const char *clerk, int64_t id,
+                                             const char *action,
+                                             const uint8_t card[8],
+                                             int64_t amount, int64_t now);
+
 /* ---- data protection --------------------------------------------------- */
 
 typedef struct {

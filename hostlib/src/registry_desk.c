@@ -1,0 +1,322 @@
+/*
+ * The desk's side of the registry (ocp/registry.h): clerks who log in, the
+ * trail of every desk action, and the second clerk's approval that large
+ * credits and PIN unblocks need (docs/BACKOFFICE.md section 2).
+ *
+ * Passwords are kept as scrypt hashes: "scrypt$LOG2N$R$P$SALT$HASH" (salt
+ * and hash in hex), so the cost can rise later without breaking old ones.
+ */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "ocp/registry.h"
+#include "registry_internal.h"
+
+#define SCRYPT_LOG2N 15u /* 32 MB, about 0.1 s: a login, not a tap */
+#define SCRYPT_R 8u
+#define SCRYPT_P 1u
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int unhex(const char *s, uint8_t *out, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(s + 2 * i, "%2x", &v) != 1)
+            return -1;
+        out[i] = (uint8_t)v;
+    }
+    return s[2 * n] == '\0' || s[2 * n] == '$' ? 0 : -1;
+}
+
+static int scrypt(const char *password, const uint8_t salt[16], unsigned log2n,
+                  unsigned r, unsigned p, uint8_t out[32])
+{
+    return EVP_PBE_scrypt(password, strlen(password), salt, 16,
+                          (uint64_t)1 << log2n, r, p, 64u * 1024 * 1024, out,
+                          32) == 1
+               ? 0
+               : -1;
+}
+
+ocp_status ocp_registry_add_clerk(ocp_registry *r, const char *login,
+                                  const char *display_name,
+                                  const char *permissions,
+                                  const char *password, int64_t now)
+{
+    uint8_t salt[16], hash[32];
+    char stored[160], salt_hex[33], hash_hex[65];
+    ocp_status st;
+    (void)now;
+    if (r == NULL || login == NULL || display_name == NULL ||
+        permissions == NULL || password == NULL || login[0] == '\0')
+        return OCP_E_ARGS;
+    if (strlen(password) < 8) {
+        snprintf(r->error, sizeof r->error,
+                 "a clerk's password has at least 8 characters");
+        return OCP_E_ARGS;
+    }
+    if (RAND_bytes(salt, sizeof salt) != 1 ||
+        scrypt(password, salt, SCRYPT_LOG2N, SCRYPT_R, SCRYPT_P, hash) != 0)
+        return OCP_E_CRYPTO;
+    hex(salt, sizeof salt, salt_hex);
+    hex(hash, sizeof hash, hash_hex);
+    OPENSSL_cleanse(hash, sizeof hash);
+    snprintf(stored, sizeof stored, "scrypt$%u$%u$%u$%s$%s", SCRYPT_LOG2N,
+             SCRYPT_R, SCRYPT_P, salt_hex, hash_hex);
+    st = db_query(r->db,
+                  "INSERT INTO clerks(login, display_name, permissions, "
+                  "password_hash) VALUES($1, $2, $3, $4)",
+                  (db_value[]){db_text(login), db_text(display_name),
+                               db_text(permissions), db_text(stored)},
+                  4, NULL, NULL, NULL);
+    if (st == OCP_E_DB_CONFLICT)
+        snprintf(r->error, sizeof r->error, "clerk %s exists already", login);
+    else if (st != OCP_OK)
+        reg_set_error(r, "adding the clerk");
+    return st;
+}
+
+struct clerk_row {
+    int found, disabled;
+    char permissions[128];
+    char hash[160];
+};
+
+static int clerk_row(void *ctx, const db_value *c, size_t n)
+{
+    struct clerk_row *k = ctx;
+    if (n < 3 || c[0].type != DB_TEXT || c[1].type != DB_TEXT)
+        return 1;
+    snprintf(k->permissions, sizeof k->permissions, "%s", c[0].s);
+    snprintf(k->hash, sizeof k->hash, "%s", c[1].s);
+    k->disabled = c[2].type != DB_NULL;
+    k->found = 1;
+    return 1;
+}
+
+/* 1 when the comma-separated list holds the permission. */
+static int has_permission(const char *list, const char *permission)
+{
+    size_t len = strlen(permission);
+    const char *p = list;
+    while ((p = strstr(p, permission)) != NULL) {
+        if ((p == list || p[-1] == ',') && (p[len] == ',' || p[len] == '\0'))
+            return 1;
+        p += len;
+    }
+    return 0;
+}
+
+ocp_status ocp_registry_login(ocp_registry *r, const char *login,
+                              const char *password, const char *permission)
+{
+    struct clerk_row k;
+    unsigned log2n, rr, pp;
+    uint8_t salt[16], want[32], got[32];
+    char salt_hex[33], hash_hex[65];
+    ocp_status st;
+    int ok;
+    if (r == NULL || login == NULL || password == NULL)
+        return OCP_E_ARGS;
+    memset(&k, 0, sizeof k);
+    st = db_query(r->db,
+                  "SELECT permissions, password_hash, disabled_at FROM "
+                  "clerks WHERE login = $1",
+                  (db_value[]){db_text(login)}, 1, clerk_row, &k, NULL);
+    if (st != OCP_OK) {
+        reg_set_error(r, "looking up the clerk");
+        return st;
+    }
+    /* The same answer for an unknown login and a wrong password: the
+     * message must not tell which logins exist. */
+    ok = k.found && !k.disabled &&
+         sscanf(k.hash, "scrypt$%u$%u$%u$%32[0-9a-f]$%64[0-9a-f]", &log2n,
+                &rr, &pp, salt_hex, hash_hex) == 5 &&
+         log2n >= 10 && log2n <= 20 && rr >= 1 && rr <= 32 && pp >= 1 &&
+         pp <= 4 && unhex(salt_hex, salt, 16) == 0 &&
+         unhex(hash_hex, want, 32) == 0 &&
+         scrypt(password, salt, log2n, rr, pp, got) == 0 &&
+         CRYPTO_memcmp(got, want, 32) == 0;
+    OPENSSL_cleanse(got, sizeof got);
+    if (!ok) {
+        snprintf(r->error, sizeof r->error,
+                 "unknown clerk, wrong password or disabled clerk");
+        return OCP_E_DENIED;
+    }
+    if (permission != NULL && !has_permission(k.permissions, permission)) {
+        snprintf(r->error, sizeof r->error, "clerk %s may not %s", login,
+                 permission);
+        return OCP_E_DENIED;
+    }
+    return OCP_OK;
+}
+
+ocp_status ocp_registry_record_action(ocp_registry *r, const char *clerk,
+                                      const char *action,
+                                      const uint8_t card[8],
+                                      const char *detail_json,
+                                      int64_t approval_id, int64_t now)
+{
+    char id[17];
+    ocp_status st;
+    if (r == NULL || clerk == NULL || action == NULL)
+        return OCP_E_ARGS;
+    if (card != NULL)
+        reg_hex(card, id);
+    st = db_query(r->db,
+                  "INSERT INTO actions(at, clerk, action, card_id, detail, "
+                  "approval_id) VALUES($1, $2, $3, $4, $5, $6)",
+                  (db_value[]){db_int(now), db_text(clerk), db_text(action),
+                               card != NULL ? db_text(id) : db_null(),
+                               db_text(detail_json),
+                               approval_id > 0 ? db_int(approval_id)
+                                               : db_null()},
+                  6, NULL, NULL, NULL);
+    if (st != OCP_OK)
+        reg_set_error(r, "recording the desk action");
+    return st;
+}
+
+static int meta_value(void *ctx, const db_value *c, size_t n)
+{
+    if (n >= 1 && c[0].type == DB_TEXT)
+        *(int64_t *)ctx = strtoll(c[0].s, NULL, 10);
+    return 1;
+}
+
+ocp_status ocp_registry_needs_approval(ocp_registry *r, const char *action,
+                                       int64_t amount, int *needed)
+{
+    int64_t threshold = 0;
+    ocp_status st;
+    if (r == NULL || action == NULL || needed == NULL)
+        return OCP_E_ARGS;
+    *needed = 0;
+    if (strcmp(action, "pin-unblock") == 0) {
+        *needed = 1;
+        return OCP_OK;
+    }
+    if (strcmp(action, "credit") != 0)
+        return OCP_OK;
+    st = db_query(r->db,
+                  "SELECT value FROM meta WHERE key = "
+                  "'approval_threshold_fen'",
+                  NULL, 0, meta_value, &threshold, NULL);
+    if (st != OCP_OK) {
+        reg_set_error(r, "reading the approval threshold");
+        return st;
+    }
+    *needed = amount > threshold;
+    return OCP_OK;
+}
+
+static int id_row(void *ctx, const db_value *c, size_t n)
+{
+    if (n >= 1 && c[0].type == DB_INT)
+        *(int64_t *)ctx = c[0].i;
+    return 1;
+}
+
+ocp_status ocp_registry_request_approval(ocp_registry *r, const char *clerk,
+                                         const char *action,
+                                         const uint8_t card[8],
+                                         int64_t amount, int64_t now,
+                                         int64_t *id)
+{
+    char hexid[17];
+    ocp_status st;
+    (void)now;
+    if (r == NULL || clerk == NULL || action == NULL || card == NULL ||
+        id == NULL)
+        return OCP_E_ARGS;
+    *id = 0;
+    reg_hex(card, hexid);
+    st = db_query(r->db,
+                  "INSERT INTO approvals(action, card_id, amount, "
+                  "requested_by) VALUES($1, $2, $3, $4) RETURNING id",
+                  (db_value[]){db_text(action), db_text(hexid),
+                               db_int(amount), db_text(clerk)},
+                  4, id_row, id, NULL);
+    if (st != OCP_OK)
+        reg_set_error(r, "requesting the approval");
+    return st;
+}
+
+ocp_status ocp_registry_approve(ocp_registry *r, const char *approver,
+                                int64_t id, int64_t now)
+{
+    int64_t changed = 0;
+    ocp_status st;
+    if (r == NULL || approver == NULL)
+        return OCP_E_ARGS;
+    /* One statement decides and writes: a second clerk, not the one who
+     * asked, and only once. */
+    st = db_query(r->db,
+                  "UPDATE approvals SET approved_by = $2, approved_at = $3 "
+                  "WHERE id = $1 AND approved_by IS NULL AND "
+                  "requested_by <> $2",
+                  (db_value[]){db_int(id), db_text(approver), db_int(now)},
+                  3, NULL, NULL, &changed);
+    if (st != OCP_OK) {
+        reg_set_error(r, "approving");
+        return st;
+    }
+    if (changed != 1) {
+        snprintf(r->error, sizeof r->error,
+                 "approval %lld: no such request waiting for a second "
+                 "clerk (the requester cannot approve it)",
+                 (long long)id);
+        return OCP_E_DENIED;
+    }
+    return OCP_OK;
+}
+
+ocp_status ocp_registry_use_approval(ocp_registry *r, const char *clerk,
+                                     int64_t id, const char *action,
+                                     const uint8_t card[8], int64_t amount,
+                                     int64_t now)
+{
+    char hexid[17];
+    int64_t changed = 0;
+    ocp_status st;
+    if (r == NULL || clerk == NULL || action == NULL || card == NULL)
+        return OCP_E_ARGS;
+    reg_hex(card, hexid);
+    /* Approved, unused, and for exactly this action, card and amount. */
+    st = db_query(r->db,
+                  "UPDATE approvals SET used_at = $6 WHERE id = $1 AND "
+                  "requested_by = $2 AND action = $3 AND card_id = $4 AND "
+                  "amount = $5 AND approved_by IS NOT NULL AND used_at IS NULL",
+                  (db_value[]){db_int(id), db_text(clerk), db_text(action),
+                               db_text(hexid), db_int(amount), db_int(now)},
+                  6, NULL, NULL, &changed);
+    if (st != OCP_OK) {
+        reg_set_error(r, "using the approval");
+        return st;
+    }
+    if (changed != 1) {
+        snprintf(r->error, sizeof r->error,
+                 "approval %lld does not cover this %s: not approved, used "
+                 "already, or for another card, amount or clerk",
+                 (long long)id, action);
+        return OCP_E_DENIED;
+    }
+    return OCP_OK;
+}
