@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "card_fixture.h"
+#include "backends.h"
 #include "db.h"
 #include "ocp/audit.h"
 #include "ocp/report.h"
@@ -34,13 +35,6 @@
 #define T2 0x0B000002u
 #define EPOCH_2000 946684800LL
 
-struct backend {
-    char uri[512];
-    char dir[64];
-};
-
-static struct backend sqlite_be, pg_be;
-static char pg_admin_uri[512], pg_db_name[64];
 
 struct world {
     struct backend *be;
@@ -319,82 +313,10 @@ static void test_findings(void **state)
     fixture_free(&w.fx);
 }
 
-static int setup_sqlite(void **state)
-{
-    snprintf(sqlite_be.dir, sizeof sqlite_be.dir, "/tmp/ocp-audit-XXXXXX");
-    if (mkdtemp(sqlite_be.dir) == NULL)
-        return -1;
-    snprintf(sqlite_be.uri, sizeof sqlite_be.uri, "sqlite:%s/registry.db",
-             sqlite_be.dir);
-    *state = &sqlite_be;
-    return 0;
-}
-
-static int setup_pg(void **state)
-{
-    const char *uri = getenv("OCP_TEST_PG_URI");
-    const char *at;
-    char statement[96], err[256];
-    ocp_db *db;
-    if (uri == NULL || strlen(uri) >= sizeof pg_admin_uri)
-        return -1;
-    snprintf(pg_admin_uri, sizeof pg_admin_uri, "%s", uri);
-    snprintf(pg_db_name, sizeof pg_db_name, "ocp_audit_%d", (int)getpid());
-    if (db_open(uri, &db, err, sizeof err) != OCP_OK)
-        return -1;
-    snprintf(statement, sizeof statement, "CREATE DATABASE %s", pg_db_name);
-    if (db_query(db, statement, NULL, 0, NULL, NULL, NULL) != OCP_OK) {
-        db_close(db);
-        return -1;
-    }
-    db_close(db);
-    at = strstr(uri, "/ocp?");
-    if (at == NULL)
-        return -1;
-    snprintf(pg_be.uri, sizeof pg_be.uri, "%.*s/%s%s", (int)(at - uri), uri,
-             pg_db_name, at + 4);
-    snprintf(pg_be.dir, sizeof pg_be.dir, "/tmp/ocp-audit-pg-XXXXXX");
-    if (mkdtemp(pg_be.dir) == NULL)
-        return -1;
-    *state = &pg_be;
-    return 0;
-}
-
-static int teardown_dir(void **state)
-{
-    struct backend *be = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", be->dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static int teardown_pg(void **state)
-{
-    char statement[96], err[256];
-    ocp_db *db;
-    teardown_dir(state);
-    if (db_open(pg_admin_uri, &db, err, sizeof err) != OCP_OK)
-        return -1;
-    snprintf(statement, sizeof statement, "DROP DATABASE %s", pg_db_name);
-    (void)db_query(db, statement, NULL, 0, NULL, NULL, NULL);
-    db_close(db);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_findings),
     };
-    int failed;
-    if (getenv("OCP_TEST_PG_URI") == NULL) {
-        fprintf(stderr, "test_audit: OCP_TEST_PG_URI is not set; run it "
-                        "through ctest (fixture postgres)\n");
-        return 1;
-    }
-    failed = cmocka_run_group_tests_name("audit_sqlite", tests, setup_sqlite,
-                                         teardown_dir);
-    failed += cmocka_run_group_tests_name("audit_postgresql", tests,
-                                          setup_pg, teardown_pg);
-    return failed != 0;
+    return backends_run("audit", tests, sizeof tests / sizeof tests[0]);
 }

@@ -21,27 +21,14 @@
 
 #include <cmocka.h>
 
+#include "backends.h"
 #include "db.h"
 #include "ocp/registry.h"
 #include "ocp/sync.h"
 #include "ocp/wire.h"
 
-struct backend {
-    char uri[512];
-    char dir[64];
-};
-
-static struct backend sqlite_be, pg_be;
-static char pg_admin_uri[512], pg_db_name[64];
 
 static const uint32_t TERM = 0x0B000007u;
-
-static void run(const char *fmt, const char *arg)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, fmt, arg);
-    assert_int_equal(system(cmd), 0);
-}
 
 static void card_of(uint8_t id[8], unsigned n)
 {
@@ -401,7 +388,8 @@ static void test_terminal_listing(void **state)
 
     assert_int_equal(ocp_registry_open(be->uri, &r, err, sizeof err), OCP_OK);
     assert_string_equal(ocp_registry_backend(r),
-                        be == &pg_be ? "postgresql" : "sqlite");
+                        strncmp(be->uri, "sqlite:", 7) == 0 ? "sqlite"
+                                                            : "postgresql");
     /* Enrolled out of order, so the listing's order is its own. */
     snprintf(path, sizeof path, "%s/list-c.pem", be->dir);
     pub_len = sizeof pub;
@@ -494,69 +482,6 @@ static void test_terminal_listing(void **state)
     ocp_terminal_key_free(k);
 }
 
-static int setup_sqlite(void **state)
-{
-    snprintf(sqlite_be.dir, sizeof sqlite_be.dir, "/tmp/ocp-reg-XXXXXX");
-    if (mkdtemp(sqlite_be.dir) == NULL)
-        return -1;
-    snprintf(sqlite_be.uri, sizeof sqlite_be.uri, "sqlite:%s/registry.db",
-             sqlite_be.dir);
-    *state = &sqlite_be;
-    return 0;
-}
-
-/* A database of this run's own on the fixture's server. */
-static int setup_pg(void **state)
-{
-    const char *uri = getenv("OCP_TEST_PG_URI");
-    const char *at;
-    char sql[96], err[256];
-    ocp_db *db;
-    if (uri == NULL || strlen(uri) >= sizeof pg_admin_uri)
-        return -1;
-    snprintf(pg_admin_uri, sizeof pg_admin_uri, "%s", uri);
-    snprintf(pg_db_name, sizeof pg_db_name, "ocp_registry_%d", (int)getpid());
-    if (db_open(uri, &db, err, sizeof err) != OCP_OK)
-        return -1;
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", pg_db_name);
-    if (db_query(db, sql, NULL, 0, NULL, NULL, NULL) != OCP_OK) {
-        db_close(db);
-        return -1;
-    }
-    db_close(db);
-    /* postgresql://user:pw@/ocp?host=DIR -> .../ocp_registry_PID?host=DIR */
-    at = strstr(uri, "/ocp?");
-    if (at == NULL)
-        return -1;
-    snprintf(pg_be.uri, sizeof pg_be.uri, "%.*s/%s%s", (int)(at - uri), uri,
-             pg_db_name, at + 4);
-    snprintf(pg_be.dir, sizeof pg_be.dir, "/tmp/ocp-reg-pg-XXXXXX");
-    if (mkdtemp(pg_be.dir) == NULL)
-        return -1;
-    *state = &pg_be;
-    return 0;
-}
-
-static int teardown_dir(void **state)
-{
-    struct backend *be = *state;
-    run("rm -rf '%s'", be->dir);
-    return 0;
-}
-
-static int teardown_pg(void **state)
-{
-    char sql[96], err[256];
-    ocp_db *db;
-    teardown_dir(state);
-    if (db_open(pg_admin_uri, &db, err, sizeof err) != OCP_OK)
-        return -1;
-    snprintf(sql, sizeof sql, "DROP DATABASE %s", pg_db_name);
-    (void)db_query(db, sql, NULL, 0, NULL, NULL, NULL);
-    db_close(db);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -565,15 +490,5 @@ int main(void)
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_terminal_listing),
     };
-    int failed;
-    if (getenv("OCP_TEST_PG_URI") == NULL) {
-        fprintf(stderr, "test_registry: OCP_TEST_PG_URI is not set; run it "
-                        "through ctest (fixture postgres)\n");
-        return 1;
-    }
-    failed = cmocka_run_group_tests_name("registry_sqlite", tests,
-                                         setup_sqlite, teardown_dir);
-    failed += cmocka_run_group_tests_name("registry_postgresql", tests,
-                                          setup_pg, teardown_pg);
-    return failed != 0;
+    return backends_run("registry", tests, sizeof tests / sizeof tests[0]);
 }
