@@ -16,6 +16,8 @@
  * has about 100 000 cards: a few megabytes); records are never all in
  * memory, only one card's at a time.
  */
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +28,9 @@
 #include "ocp/audit.h"
 #include "ocp/batch.h"
 #include "ocp_bytes.h"
+#include "ocp_wire.h"
 #include "registry_internal.h"
+#include "signature.h"
 
 #define EPOCH_2000 946684800LL /* 2000-01-01 in seconds since 1970 */
 #define CLOCK_AHEAD_S 86400LL  /* a record dated a day after its upload */
@@ -52,8 +56,10 @@ struct window {
 
 struct terminal_info {
     uint32_t id;
-    uint8_t pub[256];
-    size_t pub_len;
+    /* Parsed once: decoding the DER key for each of a terminal's batches
+     * cost more than verifying their signatures. */
+    EVP_PKEY *key; /* NULL: not a key, every batch counts as forged */
+    uint8_t suite;
     /* Following its dates along its sequence numbers. */
     uint32_t last_seq, last_datetime;
     int clock_reported;
@@ -79,12 +85,17 @@ struct audit {
     /* The set of (terminal, record) as signed: 64-bit hashes. */
     uint64_t *signed_set;
     size_t set_mask;
+    uint64_t *batch_hashes; /* of batch_recs */
 
     /* Pass 2: the records of the current card. */
     struct row {
         uint32_t terminal;
+        uint64_t hash; /* record_hash(), its set slot fetched early */
         ocp_use_record rec;
     } *group;
+    char group_hex[17]; /* the current card's id as the rows spell it */
+    uint32_t *counters;
+    size_t cap_counters;
     size_t n_group, cap_group;
     hl_cert_checker *checker;
     uint64_t total, done;
@@ -182,7 +193,8 @@ static int terminal_row(void *ctx, const db_value *c, size_t n)
 {
     struct audit *a = ctx;
     struct terminal_info *p;
-    if (n < 2 || c[1].type != DB_BLOB || c[1].len > sizeof p->pub)
+    const unsigned char *der;
+    if (n < 2 || c[1].type != DB_BLOB || c[1].len > 0x7fffffff)
         return 0;
     p = grow(a->terms, &a->cap_terms, a->n_terms + 1, sizeof *a->terms);
     if (p == NULL) {
@@ -193,8 +205,12 @@ static int terminal_row(void *ctx, const db_value *c, size_t n)
     p = &a->terms[a->n_terms++];
     memset(p, 0, sizeof *p);
     p->id = (uint32_t)c[0].i;
-    memcpy(p->pub, c[1].b, c[1].len);
-    p->pub_len = c[1].len;
+    /* As ocp_batch_verify reads it. */
+    der = c[1].b;
+    p->key = d2i_PUBKEY(NULL, &der, (long)c[1].len);
+    p->suite = p->key != NULL && EVP_PKEY_is_a(p->key, "SM2")
+                   ? OCP_SUITE_SM
+                   : OCP_SUITE_AES;
     return 0;
 }
 
@@ -223,59 +239,86 @@ static struct terminal_info *find_terminal(struct audit *a, uint32_t id)
     return NULL;
 }
 
-/* The window of (card, service), or NULL when the registry has none. */
-static const struct window *find_window(struct audit *a, const uint8_t id[8],
-                                        uint16_t service)
+/* The card's windows: *n of them from the one returned (loaded in
+ * (card, service) order, so they are neighbours). */
+static const struct window *card_windows(struct audit *a, const uint8_t id[8],
+                                         size_t *n)
 {
-    size_t lo = 0, hi = a->n_windows;
-    while (lo < hi) { /* loaded in (card, service) order */
+    size_t lo = 0, hi = a->n_windows, end;
+    while (lo < hi) { /* the first window not before the card */
         size_t mid = lo + (hi - lo) / 2;
-        int c = memcmp(a->windows[mid].id, id, 8);
-        if (c == 0)
-            c = (int)a->windows[mid].service - (int)service;
-        if (c == 0)
-            return &a->windows[mid];
-        if (c < 0)
+        if (memcmp(a->windows[mid].id, id, 8) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
+    for (end = lo; end < a->n_windows && memcmp(a->windows[end].id, id, 8) == 0;
+         end++)
+        ;
+    *n = end - lo;
+    return a->windows + lo;
+}
+
+/* The window of the service among the card's, or NULL. */
+static const struct window *find_window(const struct window *w, size_t n,
+                                        uint16_t service)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (w[i].service == service)
+            return &w[i];
     return NULL;
 }
 
 /* ---- the set of signed records ------------------------------------------ */
 
-/* FNV-1a over the terminal id and the record's upload bytes, then a
- * splitmix64 finaliser: 64 bits leave about one chance in 10^7 of a
- * collision among a million records, and a collision could only hide a
- * record that differs from a signed one in exactly those bits. */
+/*
+ * A 64-bit hash of the terminal id and every field of the record, taken
+ * from the decoded fields, a word at a time: each step (xor a word,
+ * multiply by an odd constant, fold the high half down) is a bijection of
+ * the state, so two records that differ in one word never collide, and
+ * records that differ in several collide about once in 2^64.  A splitmix64
+ * finaliser spreads the result over the set's slots.
+ */
+static uint64_t mix(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+    return h ^ h >> 32;
+}
+
+static uint64_t bytes8(const uint8_t b[8])
+{
+    return (uint64_t)ocp_get_be32(b) << 32 | ocp_get_be32(b + 4);
+}
+
 static uint64_t record_hash(uint32_t terminal, const ocp_use_record *u)
 {
-    uint8_t b[4 + OCP_BATCH_RECORD_LEN];
-    uint64_t h = 1469598103934665603ULL;
-    size_t i;
-    ocp_put_be32(b, terminal);
-    ocp_put_be32(b + 4, u->seq);
-    memcpy(b + 8, u->card_id, 8);
-    b[16] = u->domain;
-    ocp_put_be16(b + 17, u->service);
-    ocp_put_be32(b + 19, u->amount);
-    ocp_put_be32(b + 23, u->datetime);
-    b[27] = u->outcome;
-    ocp_put_be32(b + 28, u->counter);
-    ocp_put_be32(b + 32, u->remaining);
-    b[36] = u->flags;
-    memcpy(b + 37, u->cert, 8);
-    for (i = 0; i < sizeof b; i++) {
-        h ^= b[i];
-        h *= 1099511628211ULL;
-    }
+    uint64_t h = 0x6f63702d61756469ULL; /* "ocp-audi" */
+    h = mix(h, (uint64_t)terminal << 32 | u->seq);
+    h = mix(h, bytes8(u->card_id));
+    h = mix(h, (uint64_t)u->domain << 40 | (uint64_t)u->service << 24 |
+                   (uint64_t)u->outcome << 16 | (uint64_t)u->flags << 8);
+    h = mix(h, (uint64_t)u->amount << 32 | u->datetime);
+    h = mix(h, (uint64_t)u->counter << 32 | u->remaining);
+    h = mix(h, bytes8(u->cert));
     h ^= h >> 30;
     h *= 0xbf58476d1ce4e5b9ULL;
     h ^= h >> 27;
     h *= 0x94d049bb133111ebULL;
     h ^= h >> 31;
     return h ? h : 1; /* 0 marks an empty slot */
+}
+
+/* The set is far bigger than the caches and read in no useful order:
+ * fetching a slot well before it is needed hides most of the miss. */
+static void set_prefetch(const struct audit *a, uint64_t h)
+{
+#if defined(__GNUC__)
+    __builtin_prefetch(&a->signed_set[(size_t)h & a->set_mask]);
+#else
+    (void)a;
+    (void)h;
+#endif
 }
 
 static void set_add(struct audit *a, uint64_t h)
@@ -329,6 +372,7 @@ static int batch_row(void *ctx, const db_value *c, size_t n)
 {
     struct audit *a = ctx;
     ocp_use_record *recs = a->batch_recs;
+    uint64_t *hashes = a->batch_hashes;
     uint32_t terminal, batch_no;
     struct terminal_info *t;
     size_t count, i;
@@ -339,9 +383,8 @@ static int batch_row(void *ctx, const db_value *c, size_t n)
     t = find_terminal(a, (uint32_t)c[0].i);
     if (ocp_batch_decode(c[1].b, c[1].len, &terminal, &batch_no, recs,
                          &count) != OCP_OK ||
-        t == NULL || terminal != t->id ||
-        ocp_batch_verify(t->pub, t->pub_len, c[1].b, c[1].len, c[2].b) !=
-            OCP_OK) {
+        t == NULL || terminal != t->id || t->key == NULL ||
+        hl_verify(t->key, t->suite, c[1].b, c[1].len, c[2].b) != OCP_OK) {
         report(a, OCP_FINDING_FORGED, NULL, (uint32_t)c[0].i, 0, 0, 0,
                "batch %lld of terminal %08X does not carry that terminal's "
                "signature: its records count as forged",
@@ -349,7 +392,11 @@ static int batch_row(void *ctx, const db_value *c, size_t n)
         return 0;
     }
     for (i = 0; i < count; i++) {
-        set_add(a, record_hash(terminal, &recs[i]));
+        hashes[i] = record_hash(terminal, &recs[i]);
+        set_prefetch(a, hashes[i]);
+    }
+    for (i = 0; i < count; i++) {
+        set_add(a, hashes[i]);
         follow_clock(a, t, &recs[i], c[4].i);
     }
     return 0;
@@ -371,18 +418,26 @@ static int conflict_row(void *ctx, const db_value *c, size_t n)
 
 /* ---- pass 2: one card's records ---------------------------------------- */
 
-static int cmp_u32(const void *x, const void *y)
+/* Sorts a card's counters: they come in counter order from the query,
+ * so this is a pass that moves nothing, whatever the database did. */
+static void sort_u32(uint32_t *v, size_t n)
 {
-    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-    return a < b ? -1 : a > b;
+    size_t i, j;
+    for (i = 1; i < n; i++) {
+        uint32_t x = v[i];
+        for (j = i; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
 }
 
 static void check_card(struct audit *a)
 {
     const uint8_t *id = a->group[0].rec.card_id;
     struct card_info *ci = find_card(a, id);
-    uint32_t *counters = NULL, pending = 0, distinct = 0, max = 0, first_gap;
-    size_t i, n_acc = 0;
+    const struct window *windows;
+    uint32_t *counters, pending = 0, distinct = 0, max = 0, first_gap;
+    size_t i, n_acc = 0, n_windows;
 
     a->sum->cards++;
     if (ci == NULL) {
@@ -392,17 +447,20 @@ static void check_card(struct audit *a)
                a->n_group);
         return;
     }
-    counters = malloc(a->n_group * sizeof *counters);
+    counters = grow(a->counters, &a->cap_counters, a->n_group,
+                    sizeof *counters);
     if (counters == NULL) {
         a->failed = OCP_E_NOMEM;
         return;
     }
+    a->counters = counters;
+    windows = card_windows(a, id, &n_windows);
     for (i = 0; i < a->n_group; i++) {
         const struct row *w = &a->group[i];
         const ocp_use_record *u = &w->rec;
         int genuine = 0;
         ocp_status st;
-        if (!set_has(a, record_hash(w->terminal, u))) {
+        if (w->hash == 0 || !set_has(a, w->hash)) {
             report(a, OCP_FINDING_FORGED, id, w->terminal, u->seq, u->counter,
                    0,
                    "record %u of terminal %08X is not as the terminal "
@@ -434,7 +492,8 @@ static void check_card(struct audit *a)
         a->sum->genuine++;
         counters[n_acc++] = u->counter;
         {
-            const struct window *win = find_window(a, id, u->service);
+            const struct window *win =
+                find_window(windows, n_windows, u->service);
             uint32_t day = u->datetime / 1440u;
             if (win != NULL && (day < win->from || day > win->to))
                 report(a, OCP_FINDING_WINDOW, id, w->terminal, u->seq,
@@ -453,7 +512,7 @@ static void check_card(struct audit *a)
                    ci->replaced_at != 0 ? "replaced" : "hotlisted");
     }
     /* Counters: rows come in counter order, so repeats are neighbours. */
-    qsort(counters, n_acc, sizeof *counters, cmp_u32);
+    sort_u32(counters, n_acc);
     for (i = 0; i < n_acc; i++) {
         if (i > 0 && counters[i] == counters[i - 1]) {
             report(a, OCP_FINDING_CLONED, id, 0, 0, counters[i], 0,
@@ -479,7 +538,24 @@ static void check_card(struct audit *a)
                "unresolved attempts)",
                max - distinct - pending, max, first_gap, pending);
     }
-    free(counters);
+}
+
+/* Does every integer column of a pass-2 row fit its width in the signed
+ * record?  A cast would hide an edit beyond it (outcome 257 read as 1). */
+static int row_fits(const db_value *c)
+{
+    static const struct {
+        uint8_t col;
+        uint8_t bits;
+    } widths[] = {{0, 32}, {1, 32}, {3, 8},  {4, 16}, {5, 32},
+                  {6, 32}, {7, 8},  {8, 32}, {9, 32}, {10, 8}};
+    size_t i;
+    for (i = 0; i < sizeof widths / sizeof widths[0]; i++) {
+        const db_value *v = &c[widths[i].col];
+        if (v->type != DB_INT || v->i < 0 || (v->i >> widths[i].bits) != 0)
+            return 0;
+    }
+    return 1;
 }
 
 static int use_row(void *ctx, const db_value *c, size_t n)
@@ -496,16 +572,22 @@ static int use_row(void *ctx, const db_value *c, size_t n)
     }
     a->group = p;
     w = &a->group[a->n_group];
-    if (reg_unhex(c[2].s, w->rec.card_id) != 0)
-        return 0;
-    /* A new card: the previous one is complete. */
-    if (a->n_group > 0 &&
-        memcmp(a->group[0].rec.card_id, w->rec.card_id, 8) != 0) {
-        struct row next = *w;
-        check_card(a);
-        a->n_group = 0;
-        a->group[0] = next;
-        w = &a->group[0];
+    if (a->n_group > 0 && c[2].len == 16 &&
+        memcmp(c[2].s, a->group_hex, 16) == 0) {
+        /* The same card as the row before: its id is decoded already. */
+        memcpy(w->rec.card_id, a->group[0].rec.card_id, 8);
+    } else {
+        if (reg_unhex(c[2].s, w->rec.card_id) != 0)
+            return 0;
+        /* A new card: the previous one is complete. */
+        if (a->n_group > 0) {
+            struct row next = *w;
+            check_card(a);
+            a->n_group = 0;
+            a->group[0] = next;
+            w = &a->group[0];
+        }
+        memcpy(a->group_hex, c[2].s, 17);
     }
     w->terminal = (uint32_t)c[0].i;
     w->rec.seq = (uint32_t)c[1].i;
@@ -518,6 +600,14 @@ static int use_row(void *ctx, const db_value *c, size_t n)
     w->rec.remaining = (uint32_t)c[9].i;
     w->rec.flags = (uint8_t)c[10].i;
     memcpy(w->rec.cert, c[11].b, 8);
+    if (row_fits(c)) {
+        /* Checked when the card is complete, by which time the slot is in
+         * the cache. */
+        w->hash = record_hash(w->terminal, &w->rec);
+        set_prefetch(a, w->hash);
+    } else {
+        w->hash = 0; /* in no set: not as any terminal signed it */
+    }
     a->n_group++;
     a->sum->records++;
     if (++a->done % 10000 == 0 && a->progress != NULL)
@@ -568,7 +658,9 @@ static ocp_status run(struct audit *a)
         return OCP_E_NOMEM;
     a->set_mask = slots - 1;
     a->batch_recs = calloc(OCP_BATCH_MAX_RECORDS, sizeof *a->batch_recs);
-    if (a->batch_recs == NULL)
+    a->batch_hashes =
+        calloc(OCP_BATCH_MAX_RECORDS, sizeof *a->batch_hashes);
+    if (a->batch_recs == NULL || a->batch_hashes == NULL)
         return OCP_E_NOMEM;
     st = db_query(db,
                   "SELECT terminal_id, body, signature, batch_no, uploaded_at "
@@ -621,9 +713,13 @@ ocp_status ocp_audit(ocp_registry *r, ocp_keystore *ks,
     hl_cert_checker_free(a.checker);
     free(a.signed_set);
     free(a.batch_recs);
+    free(a.batch_hashes);
     free(a.group);
+    free(a.counters);
     free(a.cards);
     free(a.windows);
+    while (a.n_terms > 0)
+        EVP_PKEY_free(a.terms[--a.n_terms].key);
     free(a.terms);
     return st;
 }

@@ -12,7 +12,10 @@
 struct hl_cert_checker {
     ocp_keystore *ks;
     EVP_MAC *mac;
-    EVP_MAC_CTX *ctx;
+    /* One context per suite, its cipher chosen once: naming the cipher at
+     * each card's EVP_MAC_init would fetch it by name again each time. */
+    EVP_MAC_CTX *suite_ctx[2]; /* [0] AES-128, [1] SM4; made when needed */
+    EVP_MAC_CTX *ctx;          /* the one keyed for the card below */
     /* The card whose key is in ctx. */
     int keyed;
     uint8_t card_id[8], suite, version;
@@ -29,8 +32,7 @@ ocp_status hl_cert_checker_new(ocp_keystore *ks, hl_cert_checker **out)
         return OCP_E_NOMEM;
     c->ks = ks;
     c->mac = EVP_MAC_fetch(NULL, "CMAC", NULL);
-    c->ctx = c->mac != NULL ? EVP_MAC_CTX_new(c->mac) : NULL;
-    if (c->ctx == NULL) {
+    if (c->mac == NULL) {
         hl_cert_checker_free(c);
         return OCP_E_CRYPTO;
     }
@@ -42,9 +44,33 @@ void hl_cert_checker_free(hl_cert_checker *c)
 {
     if (c == NULL)
         return;
-    EVP_MAC_CTX_free(c->ctx); /* frees the key schedule with it */
+    /* Each frees the key schedule with it. */
+    EVP_MAC_CTX_free(c->suite_ctx[0]);
+    EVP_MAC_CTX_free(c->suite_ctx[1]);
     EVP_MAC_free(c->mac);
     free(c);
+}
+
+/* The suite's CMAC context, its cipher set (an SM4-less OpenSSL fails
+ * only when an SM card turns up). */
+static EVP_MAC_CTX *suite_ctx(hl_cert_checker *c, uint8_t suite)
+{
+    int sm = suite == OCP_SUITE_SM;
+    OSSL_PARAM params[2];
+    if (c->suite_ctx[sm] != NULL)
+        return c->suite_ctx[sm];
+    c->suite_ctx[sm] = EVP_MAC_CTX_new(c->mac);
+    if (c->suite_ctx[sm] == NULL)
+        return NULL;
+    params[0] = OSSL_PARAM_construct_utf8_string(
+        OSSL_MAC_PARAM_CIPHER, sm ? (char *)"SM4-CBC" : (char *)"AES-128-CBC",
+        0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (EVP_MAC_CTX_set_params(c->suite_ctx[sm], params) != 1) {
+        EVP_MAC_CTX_free(c->suite_ctx[sm]);
+        c->suite_ctx[sm] = NULL;
+    }
+    return c->suite_ctx[sm];
 }
 
 void hl_cert_message(uint32_t terminal_id, const ocp_use_record *r,
@@ -63,23 +89,20 @@ void hl_cert_message(uint32_t terminal_id, const ocp_use_record *r,
     m[39] = (uint8_t)(r->flags & (uint8_t)~OCP_TXF_REPEAT);
 }
 
-/* Derives the card's transaction key and sets it up in the CMAC context. */
+/* Derives the card's transaction key and sets it up in its suite's CMAC
+ * context. */
 static ocp_status key_card(hl_cert_checker *c, uint8_t suite, uint8_t version,
                            const uint8_t card_id[8])
 {
     uint8_t key[16];
-    OSSL_PARAM params[2];
     ocp_status st;
     c->keyed = 0;
     st = c->ks->ops->card_key(c->ks, suite, card_id, OCP_KEY_TXMAC, version,
                               key);
     if (st != OCP_OK)
         return st;
-    params[0] = OSSL_PARAM_construct_utf8_string(
-        OSSL_MAC_PARAM_CIPHER,
-        suite == OCP_SUITE_SM ? (char *)"SM4-CBC" : (char *)"AES-128-CBC", 0);
-    params[1] = OSSL_PARAM_construct_end();
-    if (EVP_MAC_init(c->ctx, key, sizeof key, params) != 1) {
+    c->ctx = suite_ctx(c, suite);
+    if (c->ctx == NULL || EVP_MAC_init(c->ctx, key, sizeof key, NULL) != 1) {
         OPENSSL_cleanse(key, sizeof key);
         return OCP_E_CRYPTO;
     }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "diversify.h"
 #include "ocp/keystore.h"
 #include "ocp_crypto.h"
 #include "ocp_port.h"
@@ -30,6 +31,7 @@ static const uint8_t dev_batch[16] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05,
 
 struct dev_store {
     EVP_PKEY *issuer[2]; /* [0] P-256 for AES, [1] SM2 */
+    hl_div_cache masters; /* the audit derives one key per card */
 };
 
 static void master_key(uint8_t suite, uint8_t slot, uint8_t version,
@@ -43,16 +45,20 @@ static ocp_status dev_card_key(ocp_keystore *ks, uint8_t suite,
                                const uint8_t card_id[8], uint8_t slot,
                                uint8_t version, uint8_t out[16])
 {
-    uint8_t master[16], div[OCP_DIV_INPUT_LEN];
-    uint8_t cipher = ocp_suite_cipher(suite);
-    (void)ks;
-    if (cipher == 0 || slot < 1 || slot > OCP_KEY_HOLDER || version == 0)
+    struct dev_store *d = ks->ctx;
+    hl_diversifier *div;
+    uint8_t master[16];
+    ocp_status st = OCP_OK;
+    if (ocp_suite_cipher(suite) == 0 || slot < 1 || slot > OCP_KEY_HOLDER ||
+        version == 0)
         return OCP_E_ARGS;
-    master_key(suite, slot, version, master);
-    ocp_div_input(card_id, slot, version, div);
-    ocp_an10922(cipher, master, div, sizeof div, out);
-    OPENSSL_cleanse(master, sizeof master);
-    return OCP_OK;
+    div = hl_div_find(&d->masters, suite, slot, version);
+    if (div == NULL) {
+        master_key(suite, slot, version, master);
+        st = hl_div_add(&d->masters, suite, slot, version, master, &div);
+        OPENSSL_cleanse(master, sizeof master);
+    }
+    return st == OCP_OK ? hl_div_derive(div, card_id, out) : st;
 }
 
 static ocp_status dev_transport_key(ocp_keystore *ks,
@@ -129,6 +135,7 @@ static void dev_close(ocp_keystore *ks)
     struct dev_store *d = ks->ctx;
     EVP_PKEY_free(d->issuer[0]);
     EVP_PKEY_free(d->issuer[1]);
+    hl_div_cache_wipe(&d->masters);
     free(d);
     free(ks);
 }

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "diversify.h"
 #include "ocp/keyfile.h"
 #include "ocp_bytes.h"
 #include "ocp_crypto.h"
@@ -87,6 +88,9 @@ struct kf_store {
     /* Fixed size (about 100 KiB): no realloc ever leaves key bytes in
      * freed memory. */
     struct kf_master masters[KF_MAX_MASTERS];
+    /* The schedules of the masters card_key used last: an audit derives
+     * one key per card, all from one master. */
+    hl_div_cache schedules;
 };
 
 /* ---- errors ------------------------------------------------------------ */
@@ -321,6 +325,7 @@ static void store_free(struct kf_store *s)
         return;
     EVP_PKEY_free(s->issuer[0]); /* EC keys clear their private scalar */
     EVP_PKEY_free(s->issuer[1]);
+    hl_div_cache_wipe(&s->schedules);
     if (s->batches != NULL) {
         OPENSSL_cleanse(s->batches, s->cap_batches * sizeof *s->batches);
         free(s->batches);
@@ -844,7 +849,7 @@ static ocp_status kf_card_key(ocp_keystore *ks, uint8_t suite,
 {
     struct kf_store *s = store_of(ks);
     struct kf_master *m;
-    uint8_t div[OCP_DIV_INPUT_LEN];
+    hl_diversifier *div;
     ocp_status st = check_suite_slot(suite, slot);
 
     if (st != OCP_OK)
@@ -853,6 +858,9 @@ static ocp_status kf_card_key(ocp_keystore *ks, uint8_t suite,
         set_error("card_key: NULL argument");
         return OCP_E_ARGS;
     }
+    div = hl_div_find(&s->schedules, suite, slot, version);
+    if (div != NULL)
+        return hl_div_derive(div, card_id, out);
     m = find_master(s, suite, slot, version);
     if (m == NULL) {
         set_error("key file %s has no master key for suite %u slot %u "
@@ -861,9 +869,13 @@ static ocp_status kf_card_key(ocp_keystore *ks, uint8_t suite,
                   (unsigned)version);
         return OCP_E_KEY_MISSING;
     }
-    ocp_div_input(card_id, slot, version, div);
-    ocp_an10922(ocp_suite_cipher(suite), m->key, div, sizeof div, out);
-    return OCP_OK;
+    st = hl_div_add(&s->schedules, suite, slot, version, m->key, &div);
+    if (st != OCP_OK) {
+        set_error("cannot set up master key %u of slot %u", (unsigned)version,
+                  (unsigned)slot);
+        return st;
+    }
+    return hl_div_derive(div, card_id, out);
 }
 
 static ocp_status kf_transport_key(ocp_keystore *ks, const uint8_t card_id[8],
@@ -973,6 +985,9 @@ static ocp_status kf_rotate(ocp_keystore *ks, uint8_t suite, uint8_t slot,
                   (unsigned)slot);
         return OCP_E_ARGS;
     }
+    /* A version that fails to save is forgotten and its number given
+     * again later, to another key: no schedule may outlive it. */
+    hl_div_cache_wipe(&s->schedules);
     cur = find_current(s, suite, slot);
     if (cur == NULL || cur->version >= KF_MAX_VERSION ||
         s->n_masters >= KF_MAX_MASTERS) {

@@ -192,6 +192,14 @@ static void test_findings(void **state)
     assert_int_equal(found[OCP_FINDING_FORGED], 1);
     sql(&w, "UPDATE uses SET amount = 1 WHERE seq = 1 AND terminal_id = "
             "184549377");
+    /* An edit beyond the field's width in the signed record: outcome
+     * 1 + 256 would read as 1 through a cast. */
+    sql(&w, "UPDATE uses SET outcome = 257 WHERE seq = 1 AND terminal_id = "
+            "184549377");
+    sum = audit(&w);
+    assert_int_equal(found[OCP_FINDING_FORGED], 1);
+    sql(&w, "UPDATE uses SET outcome = 1 WHERE seq = 1 AND terminal_id = "
+            "184549377");
 
     /* A rogue terminal invents a consumption: its signature is fine, the
      * certificate is not the card's. */
