@@ -13,7 +13,7 @@ static void dbl(uint8_t b[16])
     int i;
     for (i = 0; i < 15; i++)
         b[i] = (uint8_t)(b[i] << 1 | b[i + 1] >> 7);
-    b[15] = (uint8_t)(b[15] << 1 ^ (0x87 & (0u - carry)));
+    b[15] = (uint8_t)(((unsigned)b[15] << 1) ^ (0x87u & (0u - carry)));
 }
 
 static int encrypt_block(EVP_CIPHER_CTX *ecb, const uint8_t in[16],

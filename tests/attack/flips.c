@@ -224,7 +224,9 @@ static ocp_status auth_status(uint16_t sw)
 
 static uint16_t answer_sw(const uint8_t *r, size_t n)
 {
-    return n < 2 ? 0 : (uint16_t)((r[n - 2] << 8) | r[n - 1]);
+    if (n < 2)
+        return 0;
+    return (uint16_t)((r[n - 2] << 8) | r[n - 1]);
 }
 
 /* libocp's session is over: it sends nothing more and says so. */
