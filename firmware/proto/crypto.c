@@ -23,8 +23,7 @@ static void xor_block(uint8_t *dst, const uint8_t *src)
         dst[i] ^= src[i];
 }
 
-/* Doubling in GF(2^128), as the CMAC subkey generation; constant time. */
-static void gf_double(uint8_t b[16])
+void ocp_gf_double(uint8_t b[16])
 {
     uint8_t carry = (uint8_t)(b[0] >> 7);
     unsigned i;
@@ -65,9 +64,9 @@ void ocp_cmac_final(ocp_cmac_ctx *c, uint8_t tag[16])
 {
     uint8_t sub[16] = {0};
     port_block_encrypt(c->cipher, c->key, sub, sub);
-    gf_double(sub); /* K1 */
+    ocp_gf_double(sub); /* K1 */
     if (c->buf_len < 16) {
-        gf_double(sub); /* K2 */
+        ocp_gf_double(sub); /* K2 */
         c->buf[c->buf_len] = 0x80;
         memset(c->buf + c->buf_len + 1, 0, 15u - c->buf_len);
     }
@@ -149,10 +148,10 @@ void ocp_an10922(uint8_t cipher, const uint8_t master[16], const uint8_t *m,
     d[0] = 0x01;
     memcpy(d + 1, m, m_len);
     port_block_encrypt(cipher, master, sub, sub);
-    gf_double(sub);
+    ocp_gf_double(sub);
     if (m_len < 31) {
         d[1 + m_len] = 0x80;
-        gf_double(sub);
+        ocp_gf_double(sub);
     }
     xor_block(d + 16, sub);
     xor_block(state, d);

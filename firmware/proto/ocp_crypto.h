@@ -25,6 +25,10 @@ typedef struct {
     uint8_t buf_len;
 } ocp_cmac_ctx;
 
+/* Doubling in GF(2^128), as CMAC's subkey generation (SP 800-38B); no
+ * branch or index depends on the bits. */
+void ocp_gf_double(uint8_t b[16]);
+
 void ocp_cmac_init(ocp_cmac_ctx *c, uint8_t cipher, const uint8_t key[16]);
 void ocp_cmac_update(ocp_cmac_ctx *c, const uint8_t *data, size_t len);
 /* Writes the full 16-byte tag and wipes the context. */

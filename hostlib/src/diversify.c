@@ -6,16 +6,6 @@
 #include "ocp_crypto.h"
 #include "ocp_port.h"
 
-/* Doubling in GF(2^128) (SP 800-38B), without a branch on the bits. */
-static void dbl(uint8_t b[16])
-{
-    uint8_t carry = (uint8_t)(b[0] >> 7);
-    int i;
-    for (i = 0; i < 15; i++)
-        b[i] = (uint8_t)(b[i] << 1 | b[i + 1] >> 7);
-    b[15] = (uint8_t)(((unsigned)b[15] << 1) ^ (0x87u & (0u - carry)));
-}
-
 static int encrypt_block(EVP_CIPHER_CTX *ecb, const uint8_t in[16],
                          uint8_t out[16])
 {
@@ -66,8 +56,8 @@ ocp_status hl_div_add(hl_div_cache *c, uint8_t suite, uint8_t slot,
     }
     /* L = E(0), K1 = 2L, K2 = 4L: 01 || 18-byte input is 19 bytes, never
      * a full 32, so AN10922 always pads and always takes K2. */
-    dbl(d->k2);
-    dbl(d->k2);
+    ocp_gf_double(d->k2);
+    ocp_gf_double(d->k2);
     d->suite = suite;
     d->slot = slot;
     d->version = version;
