@@ -1,7 +1,9 @@
 /*
  * Fuzz targets: every file the desk and the terminals read from outside.
- * fuzz_holder_files: holder JSON, batch CSV and the service catalogue; the
- * first input byte picks the parser, the rest is the file.
+ * fuzz_holder_files: holder JSON, batch CSV, the service catalogue and a
+ * terminal's upload batch (the back office reads those from terminals it
+ * does not trust); the first input byte picks the parser, the rest is the
+ * file.
  * fuzz_hotlist (built with FUZZ_HOTLIST): the input is a hotlist file.  A
  * random file never carries the issuer's signature, and the parser checks
  * that before it trusts an entry, so when the first byte is odd the
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ocp/batch.h"
 #include "ocp/holder.h"
 #include "ocp/hotlist.h"
 #include "ocp/keystore.h"
@@ -109,7 +112,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #ifndef FUZZ_HOTLIST
     if (size < 1)
         return 0;
-    kind = data[0] % 3u;
+    kind = data[0] % 4u;
+    if (kind == 3)
+        kind = 4; /* 3 is the hotlist's, in its own target */
     file = data + 1;
     file_len = size - 1;
 #endif
@@ -137,6 +142,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                 &err) == OCP_OK)
             (void)ocp_catalogue_find(cat, 0x0101);
         ocp_catalogue_free(cat);
+        break;
+    }
+    case 4: { /* an upload batch, as a hostile terminal sends it */
+        static ocp_use_record recs[OCP_BATCH_MAX_RECORDS];
+        uint32_t terminal, batch_no;
+        size_t n;
+        uint8_t sig[OCP_BATCH_SIGNATURE_LEN] = {0};
+        if (ocp_batch_decode(file, file_len, &terminal, &batch_no, recs,
+                             &n) == OCP_OK &&
+            (n > OCP_BATCH_MAX_RECORDS ||
+             ocp_batch_len(n) != file_len))
+            abort(); /* decoded, but not what the length said */
+        (void)ocp_batch_verify(issuer_der, issuer_len, file, file_len, sig);
         break;
     }
     default: {
