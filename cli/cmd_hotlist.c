@@ -8,6 +8,11 @@
  *   ocp --keys URI hotlist verify HOTLIST [--max-age DAYS]
  *
  * The list is plain text, one card per line: CARDID SUITE KEY-VERSION.
+ * With --db (or OCP_DB) and no --list, the registry is the list: add and
+ * remove change its hotlist (add [--reason TEXT]; the card must be in the
+ * registry, which knows its suite and issuer key version), and export
+ * [--publish] signs what it holds and, with --publish, publishes the file
+ * for the terminals' sync.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +21,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ocp/registry.h"
 #include "ocp/hotlist.h"
 #include "ocp/wire.h"
 #include "output.h"
@@ -110,7 +116,13 @@ static void usage(FILE *f)
             "       ocp hotlist remove CARDID --list FILE\n"
             "       ocp --keys URI hotlist export --list FILE --out HOTLIST "
             "--version N\n"
-            "       ocp --keys URI hotlist verify HOTLIST [--max-age DAYS]\n");
+            "       ocp --keys URI hotlist verify HOTLIST [--max-age DAYS]\n"
+            "With --db URI (or OCP_DB) and no --list, the registry holds the "
+            "list:\n"
+            "       ocp --db URI hotlist add CARDID [--reason TEXT]\n"
+            "       ocp --db URI hotlist remove CARDID\n"
+            "       ocp --db URI --keys URI hotlist export --out HOTLIST "
+            "--version N [--publish]\n");
 }
 
 static int issuer_der(struct cli *c, uint8_t suite, uint8_t *der,
@@ -122,6 +134,87 @@ static int issuer_der(struct cli *c, uint8_t suite, uint8_t *der,
     return st == OCP_OK ? 0 : cli_fail("issuer key", st);
 }
 
+/* The registry as the list: the back office keeps the hotlist beside the
+ * cards it knows, and the signed file goes to the terminals through the
+ * sync. */
+static int registry_hotlist(struct cli *c, const char *verb, int argc,
+                            char **argv, const char *reason, const char *outp,
+                            unsigned long version, uint8_t suite, int publish)
+{
+    ocp_registry *r = NULL;
+    ocp_hotlist_card *cards = NULL;
+    ocp_keystore *ks = NULL;
+    uint8_t id[8];
+    size_t n = 0;
+    int64_t now = 0;
+    ocp_status st;
+    int rc;
+    if (strcmp(verb, "export") == 0
+            ? (outp == NULL || version == 0 || version > 0xFFFFFFFFul ||
+               optind != argc)
+            : (optind != argc - 1 || parse_id(argv[optind], id) != 0)) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if ((rc = cli_registry_open(c, &r)) != 0)
+        return rc;
+    st = ocp_registry_now(r, &now);
+    if (st == OCP_OK && verb[0] == 'a')
+        /* Who: the desk; a clerk's login takes its place once the desk
+         * commands log clerks in. */
+        st = ocp_registry_hotlist_add(r, id, reason, "desk", now);
+    else if (st == OCP_OK && verb[0] == 'r')
+        st = ocp_registry_hotlist_remove(r, id, now);
+    else if (st == OCP_OK) {
+        st = ocp_registry_hotlist_cards(r, &cards, &n);
+        if (st == OCP_OK && (st = cli_keystore(c, &ks)) != OCP_OK) {
+            rc = cli_fail("opening the key store", st);
+            goto out;
+        }
+        if (st == OCP_OK &&
+            (st = ocp_hotlist_write(outp, ks, (uint32_t)version, cli_now(),
+                                    suite, cards, n)) != OCP_OK) {
+            rc = cli_fail("writing the hotlist", st);
+            goto out;
+        }
+        if (st == OCP_OK && publish) {
+            FILE *f = fopen(outp, "rb");
+            uint8_t *body = NULL;
+            long len = -1;
+            if (f != NULL && fseek(f, 0, SEEK_END) == 0 &&
+                (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+                (body = malloc((size_t)len + 1)) != NULL &&
+                fread(body, 1, (size_t)len, f) == (size_t)len)
+                st = ocp_registry_publish(r, "hotlist", (uint32_t)version,
+                                          body, (size_t)len, now);
+            else
+                st = OCP_E_IO;
+            if (f != NULL)
+                fclose(f);
+            free(body);
+        }
+    }
+    if (st != OCP_OK) {
+        rc = cli_registry_fail(r, "the registry's hotlist", st);
+        goto out;
+    }
+    if (verb[0] == 'e' && c->json)
+        printf("{\"version\":%lu,\"cards\":%zu,\"published\":%s}\n",
+               version, n, publish ? "true" : "false");
+    else if (verb[0] == 'e' && !c->quiet)
+        printf("hotlist version %lu from the registry: %zu cards, signed%s\n",
+               version, n, publish ? ", published" : "");
+    else if (!c->quiet)
+        printf("%s\n", verb[0] == 'a' ? "on the registry's hotlist"
+                                      : "off the registry's hotlist");
+    rc = EXIT_OK;
+out:
+    free(cards);
+    ocp_keystore_close(ks);
+    ocp_registry_close(r);
+    return rc;
+}
+
 int cmd_hotlist(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -131,9 +224,12 @@ int cmd_hotlist(struct cli *c, int argc, char **argv)
         {"suite", required_argument, NULL, 's'},
         {"key-version", required_argument, NULL, 'k'},
         {"max-age", required_argument, NULL, 'a'},
+        {"reason", required_argument, NULL, 'r'},
+        {"publish", no_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    const char *list = NULL, *outp = NULL, *verb;
+    const char *list = NULL, *outp = NULL, *verb, *reason = "stopped";
+    int publish = 0;
     unsigned long version = 0, key_version = 1, max_age = 7;
     uint8_t suite = OCP_SUITE_AES;
     ocp_hotlist_card *cards = NULL;
@@ -174,6 +270,12 @@ int cmd_hotlist(struct cli *c, int argc, char **argv)
         case 'a':
             max_age = strtoul(optarg, NULL, 10);
             break;
+        case 'r':
+            reason = optarg;
+            break;
+        case 'p':
+            publish = 1;
+            break;
         case 'h':
             usage(stdout);
             return EXIT_OK;
@@ -182,6 +284,12 @@ int cmd_hotlist(struct cli *c, int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+
+    if (list == NULL && c->db_given &&
+        (strcmp(verb, "add") == 0 || strcmp(verb, "remove") == 0 ||
+         strcmp(verb, "export") == 0))
+        return registry_hotlist(c, verb, argc, argv, reason, outp, version,
+                                suite, publish);
 
     if (strcmp(verb, "add") == 0 || strcmp(verb, "remove") == 0) {
         ocp_hotlist_card card;

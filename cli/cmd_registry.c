@@ -94,6 +94,7 @@ int cli_record_issued(struct cli *c, const ocp_issue_request *req,
     /* Slot 9 is the transaction key, whose version the audit needs to
      * check this card's certificates. */
     card.txmac_version = info->key_versions[8];
+    card.issuer_version = info->key_versions[0];
     snprintf(card.state, sizeof card.state, "active");
     card.issue_date = req->issue_date;
     card.expiry_date = req->expiry_date;

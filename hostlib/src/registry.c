@@ -10,6 +10,7 @@
 
 #include "db.h"
 #include "ocp/registry.h"
+#include "ocp_wire.h"
 #include "registry_internal.h"
 
 /*
@@ -379,7 +380,9 @@ ocp_status ocp_registry_put_card(ocp_registry *r, const ocp_registry_card *c,
         return OCP_E_ARGS;
     reg_hex(c->card_id, id);
     reg_hex(c->replaced_by, replaced);
-    st = db_query(
+    st = db_begin(r->db);
+    if (st == OCP_OK)
+        st = db_query(
         r->db,
         "INSERT INTO cards(card_id, suite, txmac_version, state, issue_date, "
         "expiry_date, replaced_by, replaced_at, created_at) "
@@ -398,9 +401,140 @@ ocp_status ocp_registry_put_card(ocp_registry *r, const ocp_registry_card *c,
                      c->replaced_at != 0 ? db_int(c->replaced_at) : db_null(),
                      db_int(now)},
         9, NULL, NULL, NULL);
+    /* The key versions a block cryptogram and the audit need. */
+    if (st == OCP_OK && c->issuer_version != 0)
+        st = db_query(r->db,
+                      "INSERT INTO card_keys(card_id, slot, version) "
+                      "VALUES($1, $2, $3) ON CONFLICT(card_id, slot) DO "
+                      "UPDATE SET version = excluded.version",
+                      (db_value[]){db_text(id), db_int(OCP_ROLE_ISSUER),
+                                   db_int(c->issuer_version)},
+                      3, NULL, NULL, NULL);
+    if (st == OCP_OK)
+        st = db_commit(r->db);
+    else
+        db_rollback(r->db);
     if (st != OCP_OK)
         reg_set_error(r, "recording the card");
     return st;
+}
+
+ocp_status ocp_registry_hotlist_add(ocp_registry *r, const uint8_t card[8],
+                                    const char *reason, const char *by,
+                                    int64_t now)
+{
+    char id[17];
+    int64_t changed = 0;
+    ocp_status st;
+    if (r == NULL || card == NULL || reason == NULL || by == NULL)
+        return OCP_E_ARGS;
+    reg_hex(card, id);
+    /* Only a card whose issuer key version is known: its terminals will
+     * need the block cryptogram made with that key. */
+    st = db_query(r->db,
+                  "INSERT INTO hotlist(card_id, reason, added_at, added_by) "
+                  "SELECT card_id, $2, $3, $4 FROM card_keys WHERE "
+                  "card_id = $1 AND slot = 1 "
+                  "ON CONFLICT(card_id) DO UPDATE SET reason = "
+                  "excluded.reason, added_at = excluded.added_at, added_by = "
+                  "excluded.added_by, removed_at = NULL",
+                  (db_value[]){db_text(id), db_text(reason), db_int(now),
+                               db_text(by)},
+                  4, NULL, NULL, &changed);
+    if (st != OCP_OK) {
+        reg_set_error(r, "adding the card to the hotlist");
+        return st;
+    }
+    if (changed == 0) {
+        snprintf(r->error, sizeof r->error,
+                 "card %s is not in the registry with its issuer key version",
+                 id);
+        return OCP_E_ARGS;
+    }
+    return OCP_OK;
+}
+
+ocp_status ocp_registry_hotlist_remove(ocp_registry *r, const uint8_t card[8],
+                                       int64_t now)
+{
+    char id[17];
+    int64_t changed = 0;
+    ocp_status st;
+    if (r == NULL || card == NULL)
+        return OCP_E_ARGS;
+    reg_hex(card, id);
+    st = db_query(r->db,
+                  "UPDATE hotlist SET removed_at = $2 WHERE card_id = $1 AND "
+                  "removed_at IS NULL",
+                  (db_value[]){db_text(id), db_int(now)}, 2, NULL, NULL,
+                  &changed);
+    if (st != OCP_OK) {
+        reg_set_error(r, "taking the card off the hotlist");
+        return st;
+    }
+    if (changed == 0) {
+        snprintf(r->error, sizeof r->error, "card %s is not on the hotlist",
+                 id);
+        return OCP_E_ARGS;
+    }
+    return OCP_OK;
+}
+
+struct listed_cards {
+    ocp_hotlist_card *cards;
+    size_t n, cap;
+    int nomem;
+};
+
+static int listed_row(void *ctx, const db_value *c, size_t n)
+{
+    struct listed_cards *l = ctx;
+    ocp_hotlist_card *e;
+    if (n < 3 || c[0].type != DB_TEXT)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        ocp_hotlist_card *p = realloc(l->cards, cap * sizeof *p);
+        if (p == NULL) {
+            l->nomem = 1;
+            return 1;
+        }
+        l->cards = p;
+        l->cap = cap;
+    }
+    e = &l->cards[l->n];
+    if (reg_unhex(c[0].s, e->card_id) != 0)
+        return 0;
+    e->suite = (uint8_t)c[1].i;
+    e->issuer_key_version = (uint8_t)c[2].i;
+    l->n++;
+    return 0;
+}
+
+ocp_status ocp_registry_hotlist_cards(ocp_registry *r,
+                                      ocp_hotlist_card **cards, size_t *n)
+{
+    struct listed_cards l;
+    ocp_status st;
+    if (r == NULL || cards == NULL || n == NULL)
+        return OCP_E_ARGS;
+    memset(&l, 0, sizeof l);
+    st = db_query(r->db,
+                  "SELECT h.card_id, c.suite, k.version FROM hotlist h "
+                  "JOIN cards c ON c.card_id = h.card_id "
+                  "JOIN card_keys k ON k.card_id = h.card_id AND k.slot = 1 "
+                  "WHERE h.removed_at IS NULL ORDER BY h.card_id",
+                  NULL, 0, listed_row, &l, NULL);
+    if (st == OCP_OK && l.nomem)
+        st = OCP_E_NOMEM;
+    if (st != OCP_OK) {
+        free(l.cards);
+        reg_set_error(r, "reading the hotlist");
+        return st;
+    }
+    *cards = l.cards;
+    *n = l.n;
+    return OCP_OK;
 }
 
 static int one_int(void *ctx, const db_value *c, size_t n)

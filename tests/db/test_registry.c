@@ -305,6 +305,50 @@ static void test_clerks_and_approvals(void **state)
     ocp_registry_close(r);
 }
 
+/* The hotlist kept in the registry: only known cards, with the suite and
+ * issuer key version their block cryptograms need; off and on again. */
+static void test_hotlist(void **state)
+{
+    struct backend *be = *state;
+    static const uint8_t a[8] = {0x4F, 0x43, 0x50, 0, 0, 0, 0x0D, 0x01};
+    static const uint8_t b[8] = {0x4F, 0x43, 0x50, 0, 0, 0, 0x0D, 0x02};
+    ocp_registry_card card;
+    ocp_hotlist_card *cards;
+    ocp_registry *r;
+    char err[256];
+    size_t n;
+    assert_int_equal(ocp_registry_open(be->uri, &r, err, sizeof err), OCP_OK);
+    memset(&card, 0, sizeof card);
+    memcpy(card.card_id, a, 8);
+    card.suite = OCP_SUITE_SM;
+    card.txmac_version = 1;
+    card.issuer_version = 3;
+    snprintf(card.state, sizeof card.state, "active");
+    assert_int_equal(ocp_registry_put_card(r, &card, 1), OCP_OK);
+    assert_int_equal(ocp_registry_hotlist_add(r, b, "lost", "desk", 2),
+                     OCP_E_ARGS); /* unknown card */
+    assert_int_equal(ocp_registry_hotlist_add(r, a, "lost", "desk", 2),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_hotlist_cards(r, &cards, &n), OCP_OK);
+    assert_int_equal(n, 1);
+    assert_memory_equal(cards[0].card_id, a, 8);
+    assert_int_equal(cards[0].suite, OCP_SUITE_SM);
+    assert_int_equal(cards[0].issuer_key_version, 3);
+    free(cards);
+    assert_int_equal(ocp_registry_hotlist_remove(r, a, 3), OCP_OK);
+    assert_int_equal(ocp_registry_hotlist_remove(r, a, 3), OCP_E_ARGS);
+    assert_int_equal(ocp_registry_hotlist_cards(r, &cards, &n), OCP_OK);
+    assert_int_equal(n, 0);
+    free(cards);
+    assert_int_equal(ocp_registry_hotlist_add(r, a, "found and lost again",
+                                              "desk", 4),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_hotlist_cards(r, &cards, &n), OCP_OK);
+    assert_int_equal(n, 1);
+    free(cards);
+    ocp_registry_close(r);
+}
+
 /* A registry written by a newer program is refused, not misread. */
 static void test_newer_schema_refused(void **state)
 {
@@ -487,6 +531,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry_and_sync),
         cmocka_unit_test(test_clerks_and_approvals),
+        cmocka_unit_test(test_hotlist),
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_terminal_listing),
     };

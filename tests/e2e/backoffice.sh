@@ -4,7 +4,8 @@
 # issued and recorded, taps at two terminals, sync and audit (one missing
 # record while a terminal has not synced, none after), a re-sync storing
 # nothing twice, syncs killed with SIGKILL round after round, published
-# hotlist and catalogue, settlement, backup, purge and restore, a revoked
+# hotlist and catalogue, the registry as the hotlist's source,
+# settlement, backup, purge and restore, a revoked
 # terminal, an unreachable registry, and one run on the fixture's
 # PostgreSQL server (backup and restore there too).
 . "$(dirname "$0")/common.sh"
@@ -263,6 +264,26 @@ assert rows["0x0C000003"]["last_sync"] is None
 assert rows["0x0B000001"]["last_sync"] is not None
 assert abs(rows["0x0B000001"]["clock_offset_s"]) <= 5
 PY
+
+# ---- the registry as the hotlist's source ---------------------------------
+# The card is reported lost: the desk lists it in the registry, the back
+# office signs and publishes the list, T1's sync brings it down, and T1
+# refuses the card and blocks it with the cryptogram made for it.
+reg hotlist add $CARD --reason "reported lost" >/dev/null || fail "registry hotlist add"
+expect 2 reg hotlist add 4F43500000000BEE # not a card the registry knows
+reg --json hotlist export --out "$E2E_TMP/hot10" --version 10 --publish >"$E2E_TMP/hx.json" ||
+    fail "registry hotlist export: $(cat "$E2E_TMP/hx.json")"
+[[ $(json "$E2E_TMP/hx.json" 'j["cards"], j["published"]') == "(1, True)" ]] ||
+    fail "export: $(cat "$E2E_TMP/hx.json")"
+sync_t $T1 --hotlist-out "$E2E_TMP/hot.bin" || fail "sync for the hotlist"
+[[ $(json "$E2E_TMP/sync.json" 'j["hotlist"]["version"]') == 10 ]] || fail "hotlist not downloaded"
+"$OCP" -r "$READER0" --keys "$KEYS" --terminal-id $T1 --json use --role transit \
+    --service 0x0101 --journal "$E2E_TMP/j-$T1.db" --hotlist "$E2E_TMP/hot.bin" \
+    >"$E2E_TMP/h.json" && fail "a hotlisted card was accepted"
+[[ $(json "$E2E_TMP/h.json" 'j["blocked_now"]') == True ]] || fail "not blocked: $(cat "$E2E_TMP/h.json")"
+"$OCP" -r "$READER0" --json info | grep -q '"state": *"blocked"' || fail "card not blocked"
+reg hotlist remove $CARD >/dev/null || fail "registry hotlist remove"
+expect 2 reg hotlist remove $CARD
 card_stop 35963
 
 # ---- an unreachable registry ---------------------------------------------

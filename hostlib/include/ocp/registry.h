@@ -21,6 +21,7 @@
 
 #include "ocp/batch.h"
 #include "ocp/export.h"
+#include "ocp/hotlist.h"
 #include "ocp/status.h"
 
 #ifdef __cplusplus
@@ -120,6 +121,7 @@ typedef struct {
     uint8_t card_id[8];
     uint8_t suite;
     uint8_t txmac_version;   /**< the card's transaction-key version */
+    uint8_t issuer_version;  /**< its issuer key's (for block cryptograms) */
     char state[16];          /**< active, blocked, terminated, replaced */
     uint16_t issue_date, expiry_date;
     uint8_t replaced_by[8];  /**< zeros unless replaced */
@@ -130,6 +132,29 @@ typedef struct {
 OCP_API ocp_status ocp_registry_put_card(ocp_registry *r,
                                          const ocp_registry_card *c,
                                          int64_t now);
+
+/* ---- the hotlist ----------------------------------------------------------- */
+
+/**
+ * Put a card the registry knows on the hotlist (again, if it was taken
+ * off), with the reason and who decided.  OCP_E_ARGS for an unknown card:
+ * its block cryptogram needs its suite and issuer key version.
+ */
+OCP_API ocp_status ocp_registry_hotlist_add(ocp_registry *r,
+                                            const uint8_t card[8],
+                                            const char *reason,
+                                            const char *by, int64_t now);
+/** Take a card off the hotlist (kept, with the time, for the audit). */
+OCP_API ocp_status ocp_registry_hotlist_remove(ocp_registry *r,
+                                               const uint8_t card[8],
+                                               int64_t now);
+/**
+ * The cards on the hotlist now, as ocp_hotlist_write() takes them
+ * (ocp/hotlist.h: id, suite, issuer key version); *cards is malloc'd.
+ */
+OCP_API ocp_status ocp_registry_hotlist_cards(ocp_registry *r,
+                                              ocp_hotlist_card **cards,
+                                              size_t *n);
 
 /* ---- uploads ------------------------------------------------------------- */
 
