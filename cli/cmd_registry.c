@@ -99,6 +99,12 @@ int cli_record_issued(struct cli *c, const ocp_issue_request *req,
     card.issue_date = req->issue_date;
     card.expiry_date = req->expiry_date;
     st = ocp_registry_put_card(r, &card, now);
+    /* Its entitlements too: the audit checks uses against their windows,
+     * and a replacement card starts from what the registry knows. */
+    if (st == OCP_OK)
+        st = ocp_registry_put_entitlements(r, info->card_id,
+                                           req->entitlements,
+                                           req->n_entitlements, now);
     rc = st == OCP_OK ? 0 : cli_registry_fail(r, "recording the card", st);
     ocp_registry_close(r);
     return rc;

@@ -807,3 +807,44 @@ ocp_status ocp_registry_purge(ocp_registry *r, int64_t now,
     }
     return st;
 }
+
+ocp_status ocp_registry_put_entitlements(ocp_registry *r,
+                                         const uint8_t card[8],
+                                         const ocp_entitlement *e, size_t n,
+                                         int64_t now)
+{
+    char id[17];
+    size_t i;
+    ocp_status st;
+    if (r == NULL || card == NULL || (e == NULL && n > 0))
+        return OCP_E_ARGS;
+    reg_hex(card, id);
+    st = db_begin(r->db);
+    for (i = 0; st == OCP_OK && i < n; i++)
+        st = db_query(
+            r->db,
+            "INSERT INTO entitlements(card_id, slot, service, domain, kind, "
+            "valid_from, valid_to, period, limit_value, known_remaining, "
+            "known_at) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+            "ON CONFLICT(card_id, slot) DO UPDATE SET service = "
+            "excluded.service, domain = excluded.domain, kind = "
+            "excluded.kind, valid_from = excluded.valid_from, valid_to = "
+            "excluded.valid_to, period = excluded.period, limit_value = "
+            "excluded.limit_value, known_remaining = "
+            "excluded.known_remaining, known_at = excluded.known_at",
+            (db_value[]){db_text(id),
+                         db_int(e[i].slot != 0 ? e[i].slot : (int64_t)i + 1),
+                         db_int(e[i].service), db_int(e[i].domain),
+                         db_int(e[i].kind), db_int(e[i].valid_from),
+                         db_int(e[i].valid_to), db_int(e[i].period),
+                         db_int(e[i].limit), db_int(e[i].remaining),
+                         db_int(now)},
+            11, NULL, NULL, NULL);
+    if (st == OCP_OK)
+        st = db_commit(r->db);
+    else
+        db_rollback(r->db);
+    if (st != OCP_OK)
+        reg_set_error(r, "recording the entitlements");
+    return st;
+}

@@ -92,6 +92,10 @@ e2e_card_start "$E2E_TMP/card.img" 35963 --card-id $CARD
     --entitlement 0x0101:transit:pass >/dev/null || fail "issue"
 [[ $(sqlite3 "$E2E_TMP/registry.db" "SELECT card_id, suite, txmac_version, state FROM cards") == "$CARD|1|1|active" ]] ||
     fail "card not recorded: $(sqlite3 "$E2E_TMP/registry.db" 'SELECT * FROM cards')"
+# Its entitlement too (slot, service, domain, kind), for the audit's
+# window check.
+[[ $(sqlite3 "$E2E_TMP/registry.db" "SELECT slot, service, domain, kind FROM entitlements") == "1|257|2|1" ]] ||
+    fail "entitlements not recorded: $(sqlite3 "$E2E_TMP/registry.db" 'SELECT * FROM entitlements')"
 for t in $T1 $T1 $T2 $T1 $T1; do tap $t; done
 
 # Only T1 syncs: T2's record is missing, and the audit says exactly that.

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "ocp/batch.h"
+#include "ocp/card.h"
 #include "ocp/export.h"
 #include "ocp/hotlist.h"
 #include "ocp/status.h"
@@ -127,6 +128,16 @@ typedef struct {
     uint8_t replaced_by[8];  /**< zeros unless replaced */
     int64_t replaced_at;     /**< seconds since 1970; 0 unless replaced */
 } ocp_registry_card;
+
+/**
+ * Record what a card holds (the desk, at issuance or after a grant): each
+ * entitlement by slot (slot 0 in e means the i-th of the list, 1-based),
+ * its window for the audit and its remaining units as known now.
+ */
+OCP_API ocp_status ocp_registry_put_entitlements(ocp_registry *r,
+                                                 const uint8_t card[8],
+                                                 const ocp_entitlement *e,
+                                                 size_t n, int64_t now);
 
 /** Record a card (the desk, at issuance); replaces an earlier record. */
 OCP_API ocp_status ocp_registry_put_card(ocp_registry *r,
