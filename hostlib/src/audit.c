@@ -221,6 +221,8 @@ static int cmp_card(const void *key, const void *elem)
 
 static struct card_info *find_card(struct audit *a, const uint8_t id[8])
 {
+    if (a->n_cards == 0)
+        return NULL; /* bsearch may not be given a null array */
     return bsearch(id, a->cards, a->n_cards, sizeof *a->cards, cmp_card);
 }
 

@@ -101,6 +101,8 @@ static int excluded(const struct report *rep, uint32_t terminal, uint32_t seq,
     keys[1].counter = counter;
     memcpy(keys[2].card, card, 8);
     keys[2].whole_card = 1;
+    if (rep->n_ex == 0)
+        return 0; /* and bsearch may not be given a null array */
     for (i = 0; i < 3; i++)
         if (bsearch(&keys[i], rep->ex, rep->n_ex, sizeof *rep->ex,
                     cmp_exclusion) != NULL)
@@ -161,7 +163,8 @@ ocp_status ocp_report(ocp_registry *r, ocp_keystore *ks, uint16_t from,
     rep.failed = OCP_OK;
     st = ocp_audit(r, ks, on_finding, NULL, &rep, &sum);
     if (st == OCP_OK && rep.failed == OCP_OK) {
-        qsort(rep.ex, rep.n_ex, sizeof *rep.ex, cmp_exclusion);
+        if (rep.n_ex > 0)
+            qsort(rep.ex, rep.n_ex, sizeof *rep.ex, cmp_exclusion);
         st = db_query(r->db,
                       "SELECT t.operator, u.service, u.domain, u.terminal_id, "
                       "u.seq, u.card_id, u.counter, u.amount FROM uses u "
