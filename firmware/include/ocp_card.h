@@ -68,6 +68,14 @@ struct ocp_card {
     uint32_t session_terminal;
     uint32_t session_datetime;
     ocp_sm_session sm;
+    /* The newest committed log record's slot and stamp, found by one scan
+     * of the ring per power cycle and kept current by each commit, so a
+     * consumption does not scan the ring again (store.c). */
+    uint8_t log_known;
+    uint8_t log_pending;     /* an append waits for the commit */
+    int8_t log_slot;         /* -1: the log is empty */
+    int8_t log_pending_slot;
+    uint32_t log_stamp;
 };
 
 /**

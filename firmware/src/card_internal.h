@@ -78,9 +78,16 @@ int store_log_append(struct ocp_card *card,
                      const uint8_t payload[STORE_PAYLOAD]);
 int store_commit(struct ocp_card *card, const struct ocp_card_root *root);
 
-/* Reads the n-th newest committed log record (0 = newest).  Returns 1, or 0
- * when there is none, -1 on failure. */
-int store_log_read(const struct ocp_card *card, unsigned n,
+/* Walks the committed log records from the newest back, one page read
+ * each (the newest is found once, at the start).  Start with a zeroed walk;
+ * each call returns 1 with the next older record, 0 when there is no more,
+ * -1 on NVM failure. */
+struct store_log_walk {
+    int slot;
+    uint32_t prev;   /* the stamp of the record returned last */
+    unsigned count;  /* records returned so far */
+};
+int store_log_walk(struct ocp_card *card, struct store_log_walk *w,
                    uint8_t payload[STORE_PAYLOAD]);
 
 /* Writes header, root and initial records of a blank card. */

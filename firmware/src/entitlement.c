@@ -170,22 +170,20 @@ static void consume_response(const uint8_t e[STORE_PAYLOAD], uint8_t extra,
  * Returns 1 with the record, 0 when it is not among the 32 newest, -1 on
  * NVM failure.
  */
-static int log_find_attempt(const struct ocp_card *card, uint8_t domain,
+static int log_find_attempt(struct ocp_card *card, uint8_t domain,
                             uint32_t terminal, uint32_t seq,
                             uint8_t rec[STORE_PAYLOAD])
 {
-    unsigned i;
+    struct store_log_walk w;
+    int got;
     if (seq == 0) /* never a terminal's number; zero in records of old */
         return 0;
-    for (i = 0; i < OCP_LOG_RECORDS; i++) {
-        int got = store_log_read(card, i, rec);
-        if (got <= 0)
-            return got;
+    memset(&w, 0, sizeof w);
+    while ((got = store_log_walk(card, &w, rec)) == 1)
         if (rec[14] == domain && ocp_get_be32(rec + 8) == terminal &&
             ocp_get_be32(rec + LOG_SEQ) == seq)
             return 1;
-    }
-    return 0;
+    return got;
 }
 
 /* The answer to a repeated CONSUME, from its log record. */
@@ -489,6 +487,7 @@ uint16_t cmd_read_record(struct ocp_card *card, card_apdu *a)
     uint8_t sfi = (uint8_t)(a->p2 >> 3), mode = (uint8_t)(a->p2 & 7u);
     unsigned want = a->p1, seen = 0, written = 0, i;
     size_t rec_len, used = 0;
+    struct store_log_walk walk;
 
     if (a->len != 0)
         return OCP_SW_WRONG_LENGTH;
@@ -499,6 +498,7 @@ uint16_t cmd_read_record(struct ocp_card *card, card_apdu *a)
     if (!session_may_read(card))
         return OCP_SW_SECURITY_STATUS;
     rec_len = sfi == OCP_SFI_LOG ? OCP_LOG_REC_LEN : OCP_ENT_REC_LEN;
+    memset(&walk, 0, sizeof walk);
 
     for (i = 0;; i++) {
         int got;
@@ -509,7 +509,7 @@ uint16_t cmd_read_record(struct ocp_card *card, card_apdu *a)
             got = ent_load(card, i, rec);
             domain = rec[E_DOMAIN];
         } else {
-            got = store_log_read(card, i, rec);
+            got = store_log_walk(card, &walk, rec);
             domain = rec[14];
         }
         if (got < 0)

@@ -180,6 +180,7 @@ ocp_card_status store_open(struct ocp_card *card)
 void store_begin(struct ocp_card *card)
 {
     card->tx_stamp = card->root.stamp + 1u;
+    card->log_pending = 0;
 }
 
 int store_put(struct ocp_card *card, unsigned rec,
@@ -202,12 +203,16 @@ int store_put(struct ocp_card *card, unsigned rec,
 }
 
 /* Slot of the newest committed log page and its stamp; -1 when empty. */
-static int log_newest(const struct ocp_card *card, uint32_t *newest_stamp)
+static int log_newest(struct ocp_card *card, uint32_t *newest_stamp)
 {
     uint8_t buf[PAGE];
     uint32_t stamp;
     int newest = -1;
     unsigned i;
+    if (card->log_known) {
+        *newest_stamp = card->log_stamp;
+        return card->log_slot;
+    }
     for (i = 0; i < LOG_SLOTS; i++) {
         if (page_read(LOG_FIRST + i, buf) != 0)
             return -2;
@@ -217,6 +222,9 @@ static int log_newest(const struct ocp_card *card, uint32_t *newest_stamp)
             *newest_stamp = stamp;
         }
     }
+    card->log_slot = (int8_t)newest;
+    card->log_stamp = newest >= 0 ? *newest_stamp : 0;
+    card->log_known = 1;
     return newest;
 }
 
@@ -232,36 +240,38 @@ int store_log_append(struct ocp_card *card,
         card->dead = 1;
         return -1;
     }
-    return page_write(card,
-                      LOG_FIRST + (uint32_t)((newest + 1) % (int)LOG_SLOTS),
+    /* The new record becomes the newest only when the commit lands. */
+    card->log_pending_slot = (int8_t)((newest + 1) % (int)LOG_SLOTS);
+    card->log_pending = 1;
+    return page_write(card, LOG_FIRST + (uint32_t)card->log_pending_slot,
                       card->tx_stamp, payload);
 }
 
-int store_log_read(const struct ocp_card *card, unsigned n,
+int store_log_walk(struct ocp_card *card, struct store_log_walk *w,
                    uint8_t payload[STORE_PAYLOAD])
 {
     uint8_t buf[PAGE];
-    uint32_t stamp = 0, prev;
-    int slot = log_newest(card, &stamp);
-    unsigned k;
+    uint32_t stamp = 0;
 
-    if (slot < -1)
-        return -1;
-    if (slot < 0 || n >= OCP_LOG_RECORDS)
+    if (w->count == 0) {
+        /* The newest record: one pass over the ring, once per walk. */
+        w->slot = log_newest(card, &stamp);
+        if (w->slot < -1)
+            return -1;
+        w->prev = stamp + 1u;
+    } else {
+        w->slot = (w->slot + (int)LOG_SLOTS - 1) % (int)LOG_SLOTS;
+    }
+    if (w->slot < 0 || w->count >= OCP_LOG_RECORDS)
         return 0;
     /* Appends go round the ring in order, so older records sit behind the
      * newest with strictly smaller stamps. */
-    prev = stamp + 1u;
-    for (k = 0;; k++) {
-        if (page_read(LOG_FIRST + (uint32_t)slot, buf) != 0)
-            return -1;
-        if (!page_valid(buf, &stamp) || stamp >= prev)
-            return 0;
-        if (k == n)
-            break;
-        prev = stamp;
-        slot = (slot + (int)LOG_SLOTS - 1) % (int)LOG_SLOTS;
-    }
+    if (page_read(LOG_FIRST + (uint32_t)w->slot, buf) != 0)
+        return -1;
+    if (!page_valid(buf, &stamp) || stamp >= w->prev)
+        return 0;
+    w->prev = stamp;
+    w->count++;
     memcpy(payload, buf + 4, STORE_PAYLOAD);
     return 1;
 }
@@ -279,6 +289,11 @@ int store_commit(struct ocp_card *card, const struct ocp_card_root *root)
     card->root = *root;
     card->root.stamp = card->tx_stamp;
     card->root.slot = slot;
+    if (card->log_pending && card->log_known) {
+        card->log_slot = card->log_pending_slot;
+        card->log_stamp = card->tx_stamp;
+    }
+    card->log_pending = 0;
     return 0;
 }
 
