@@ -97,6 +97,7 @@ int cmd_registry(struct cli *c, int argc, char **argv);
 int cmd_sync(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_report(struct cli *c, int argc, char **argv);
+int cmd_replace(struct cli *c, int argc, char **argv);
 
 /* Opens the registry named by --db.  On failure prints why and returns
  * the exit code (EXIT_REGISTRY), else 0. */

@@ -35,6 +35,7 @@ static const struct {
     {"update", cmd_update, "change the holder record (re-signed)"},
     {"grant", cmd_grant, "grant, revoke or credit entitlements"},
     {"renew", cmd_renew, "renew a card in place or onto a new card"},
+    {"replace", cmd_replace, "a new card for a lost one, from the registry"},
     {"pin", cmd_pin, "change or unblock the holder's PIN"},
     {"block", cmd_block, "block a card"},
     {"unblock", cmd_unblock, "unblock a blocked card"},

@@ -10,6 +10,7 @@
 
 #include "db.h"
 #include "ocp/registry.h"
+#include "ocp_calendar.h"
 #include "ocp_wire.h"
 #include "registry_internal.h"
 
@@ -846,5 +847,222 @@ ocp_status ocp_registry_put_entitlements(ocp_registry *r,
         db_rollback(r->db);
     if (st != OCP_OK)
         reg_set_error(r, "recording the entitlements");
+    return st;
+}
+
+/* ---- replacing a lost card ------------------------------------------------ */
+
+#define EPOCH_2000 946684800LL /* 2000-01-01 in seconds since 1970 */
+
+struct card_state {
+    int found;
+    char state[16];
+    char replaced_by[17];
+};
+
+static int card_state_row(void *ctx, const db_value *c, size_t n)
+{
+    struct card_state *cs = ctx;
+    cs->found = 1;
+    if (n >= 2 && c[0].type == DB_TEXT)
+        snprintf(cs->state, sizeof cs->state, "%s", c[0].s);
+    if (n >= 2 && c[1].type == DB_TEXT)
+        snprintf(cs->replaced_by, sizeof cs->replaced_by, "%s", c[1].s);
+    return 1;
+}
+
+/* OCP_OK for a card the registry knows and that is not replaced; else
+ * OCP_E_ARGS with the reason in r->error. */
+static ocp_status card_replaceable(ocp_registry *r, const char *id)
+{
+    struct card_state cs;
+    ocp_status st;
+    memset(&cs, 0, sizeof cs);
+    st = db_query(r->db,
+                  "SELECT state, replaced_by FROM cards WHERE card_id = $1",
+                  (db_value[]){db_text(id)}, 1, card_state_row, &cs, NULL);
+    if (st != OCP_OK) {
+        reg_set_error(r, "looking up the card");
+        return st;
+    }
+    if (!cs.found) {
+        snprintf(r->error, sizeof r->error, "card %s is not in the registry",
+                 id);
+        return OCP_E_ARGS;
+    }
+    if (strcmp(cs.state, "replaced") == 0) {
+        snprintf(r->error, sizeof r->error,
+                 "card %s was replaced already (by %s)", id,
+                 cs.replaced_by[0] ? cs.replaced_by : "an unknown card");
+        return OCP_E_ARGS;
+    }
+    return OCP_OK;
+}
+
+struct known_list {
+    ocp_entitlement *e;
+    size_t n, cap;
+    int nomem, malformed;
+};
+
+static int known_row(void *ctx, const db_value *c, size_t n)
+{
+    struct known_list *l = ctx;
+    ocp_entitlement *e;
+    int64_t day;
+    size_t i;
+    for (i = 0; i < 10 && i < n; i++)
+        if (c[i].type != DB_INT) {
+            l->malformed = 1;
+            return 1;
+        }
+    if (n < 12) {
+        l->malformed = 1;
+        return 1;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        ocp_entitlement *p = realloc(l->e, cap * sizeof *p);
+        if (p == NULL) {
+            l->nomem = 1;
+            return 1;
+        }
+        l->e = p;
+        l->cap = cap;
+    }
+    e = &l->e[l->n++];
+    memset(e, 0, sizeof *e);
+    e->slot = (uint8_t)c[0].i;
+    e->service = (uint16_t)c[1].i;
+    e->domain = (uint8_t)c[2].i;
+    e->kind = (uint8_t)c[3].i;
+    e->valid_from = (uint16_t)c[4].i;
+    e->valid_to = (uint16_t)c[5].i;
+    e->period = (uint8_t)c[6].i;
+    e->limit = (uint32_t)c[7].i;
+    /* The newest accepted record's value when there is one: it is the
+     * card's own account after its last use the registry has seen. */
+    if (c[10].type == DB_INT && c[11].type == DB_INT) {
+        e->remaining = (uint32_t)c[10].i;
+        day = c[11].i / 1440; /* a record's minutes since 2000-01-01 */
+    } else {
+        e->remaining = (uint32_t)c[8].i;
+        day = (c[9].i - EPOCH_2000) / 86400;
+    }
+    if (day < 0)
+        day = 0;
+    else if (day > 0xFFFF)
+        day = 0xFFFF;
+    e->period_id = ocp_period_of((uint16_t)day, e->period);
+    return 0;
+}
+
+ocp_status ocp_registry_known_entitlements(ocp_registry *r,
+                                           const uint8_t card[8],
+                                           ocp_entitlement **out, size_t *n)
+{
+    struct known_list l;
+    char id[17];
+    ocp_status st;
+    if (r == NULL || card == NULL || out == NULL || n == NULL)
+        return OCP_E_ARGS;
+    *out = NULL;
+    *n = 0;
+    reg_hex(card, id);
+    st = card_replaceable(r, id);
+    if (st != OCP_OK)
+        return st;
+    memset(&l, 0, sizeof l);
+    /* One slot per service on a card, so (card, service) finds the
+     * entitlement's records; the two subqueries read the same newest
+     * one (uses_card is ordered by card and counter). */
+    st = db_query(
+        r->db,
+        "SELECT e.slot, e.service, e.domain, e.kind, e.valid_from, "
+        "e.valid_to, e.period, e.limit_value, e.known_remaining, e.known_at, "
+        "(SELECT u.remaining FROM uses u WHERE u.card_id = e.card_id AND "
+        "u.service = e.service AND u.outcome = 1 ORDER BY u.counter DESC "
+        "LIMIT 1), "
+        "(SELECT u.datetime FROM uses u WHERE u.card_id = e.card_id AND "
+        "u.service = e.service AND u.outcome = 1 ORDER BY u.counter DESC "
+        "LIMIT 1) "
+        "FROM entitlements e WHERE e.card_id = $1 ORDER BY e.slot",
+        (db_value[]){db_text(id)}, 1, known_row, &l, NULL);
+    if (st == OCP_OK && l.nomem)
+        st = OCP_E_NOMEM;
+    if (st == OCP_OK && l.malformed) {
+        free(l.e);
+        snprintf(r->error, sizeof r->error,
+                 "the entitlements table holds a malformed row");
+        return OCP_E_DB;
+    }
+    if (st != OCP_OK) {
+        free(l.e);
+        reg_set_error(r, "reading the card's entitlements");
+        return st;
+    }
+    *out = l.e;
+    *n = l.n;
+    return OCP_OK;
+}
+
+ocp_status ocp_registry_replace_card(ocp_registry *r,
+                                     const uint8_t old_card[8],
+                                     const uint8_t new_card[8],
+                                     const char *reason, int64_t now)
+{
+    char old_id[17], new_id[17];
+    int64_t changed = 0;
+    ocp_status st;
+    if (r == NULL || old_card == NULL || new_card == NULL || reason == NULL)
+        return OCP_E_ARGS;
+    reg_hex(old_card, old_id);
+    reg_hex(new_card, new_id);
+    if (strcmp(old_id, new_id) == 0) {
+        snprintf(r->error, sizeof r->error,
+                 "card %s cannot replace itself", old_id);
+        return OCP_E_ARGS;
+    }
+    st = db_begin(r->db);
+    if (st != OCP_OK) {
+        reg_set_error(r, "replacing the card");
+        return st;
+    }
+    /* The condition on the state makes the check and the change one
+     * statement, so two desks replacing one card cannot both succeed
+     * (PostgreSQL's READ COMMITTED re-checks it on the locked row). */
+    st = db_query(r->db,
+                  "UPDATE cards SET state = 'replaced', replaced_by = $2, "
+                  "replaced_at = $3 WHERE card_id = $1 AND "
+                  "state <> 'replaced'",
+                  (db_value[]){db_text(old_id), db_text(new_id),
+                               db_int(now)},
+                  3, NULL, NULL, &changed);
+    if (st != OCP_OK) {
+        reg_set_error(r, "replacing the card");
+        db_rollback(r->db);
+        return st;
+    }
+    if (changed == 0) {
+        db_rollback(r->db);
+        st = card_replaceable(r, old_id);
+        /* Gone or replaced between the two statements is still a refusal. */
+        if (st == OCP_OK) {
+            snprintf(r->error, sizeof r->error,
+                     "card %s could not be marked replaced", old_id);
+            st = OCP_E_ARGS;
+        }
+        return st;
+    }
+    /* Listed in the same transaction: a replaced card that is not on the
+     * hotlist would be a window nobody closes. */
+    st = ocp_registry_hotlist_add(r, old_card, reason, "desk", now);
+    if (st != OCP_OK) {
+        db_rollback(r->db); /* keeps hotlist_add's reason in r->error */
+        return st;
+    }
+    st = db_commit(r->db);
+    if (st != OCP_OK)
+        reg_set_error(r, "replacing the card");
     return st;
 }

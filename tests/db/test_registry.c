@@ -23,6 +23,7 @@
 
 #include "backends.h"
 #include "db.h"
+#include "ocp/holder.h"
 #include "ocp/registry.h"
 #include "ocp/sync.h"
 #include "ocp/wire.h"
@@ -526,6 +527,203 @@ static void test_terminal_listing(void **state)
     ocp_terminal_key_free(k);
 }
 
+/* The first column of the first row, as text, into a 64-byte buffer. */
+static int first_text(void *ctx, const db_value *c, size_t n)
+{
+    if (n >= 1 && c[0].type == DB_TEXT)
+        snprintf(ctx, 64, "%s", c[0].s);
+    return 1;
+}
+
+/* Replacing a lost card: what the registry knows of its entitlements
+ * (windows kept, remaining from the newest accepted record of that
+ * service, else the issuance value), and the replacement itself, all or
+ * nothing, refused for unknown, replaced or unlisted cards. */
+static void test_replace_card(void **state)
+{
+    struct backend *be = *state;
+    static const uint32_t T = 0x0B0000E1u;
+    uint8_t a[8], b[8], unknown[8], bare[8], pub[200];
+    uint8_t sig[OCP_BATCH_SIGNATURE_LEN], batch[17 + 6 * 41];
+    size_t pub_len = sizeof pub, n, i;
+    char path[128], err[256];
+    ocp_entitlement given[3], *known;
+    ocp_registry_card card;
+    ocp_use_record recs[6];
+    ocp_hotlist_card *listed;
+    ocp_upload_result up;
+    ocp_terminal_key *k;
+    ocp_registry *r;
+    ocp_db *db;
+    uint16_t jan5, mar10;
+    int64_t issued_at;
+    char row[64] = "";
+
+    card_of(a, 0x0E01);
+    card_of(b, 0x0E02);
+    card_of(unknown, 0x0E03);
+    card_of(bare, 0x0E04);
+    assert_int_equal(ocp_date_from_civil(2026, 1, 5, &jan5), 0);
+    assert_int_equal(ocp_date_from_civil(2026, 3, 10, &mar10), 0);
+    issued_at = 946684800LL + (int64_t)jan5 * 86400 + 3600;
+    assert_int_equal(ocp_registry_open(be->uri, &r, err, sizeof err), OCP_OK);
+
+    memset(&card, 0, sizeof card);
+    memcpy(card.card_id, a, 8);
+    card.suite = OCP_SUITE_AES;
+    card.txmac_version = 1;
+    card.issuer_version = 1;
+    snprintf(card.state, sizeof card.state, "active");
+    assert_int_equal(ocp_registry_put_card(r, &card, issued_at), OCP_OK);
+    memset(given, 0, sizeof given);
+    given[0].service = 0x0201;
+    given[0].domain = OCP_ROLE_MEDICAL;
+    given[0].kind = OCP_KIND_COUNTER;
+    given[0].period = OCP_PERIOD_MONTH;
+    given[0].limit = given[0].remaining = 5;
+    given[1].service = 0x0401;
+    given[1].domain = OCP_ROLE_ASSIST;
+    given[1].kind = OCP_KIND_BALANCE;
+    given[1].remaining = 10000;
+    given[2].service = 0x0101;
+    given[2].domain = OCP_ROLE_TRANSIT;
+    given[2].kind = OCP_KIND_PASS;
+    for (i = 0; i < 3; i++) {
+        given[i].valid_from = jan5;
+        given[i].valid_to = (uint16_t)(jan5 + 100 + i);
+    }
+    assert_int_equal(ocp_registry_put_entitlements(r, a, given, 3, issued_at),
+                     OCP_OK);
+
+    /* Nothing uploaded yet: the issuance values, in the issuance's
+     * period (2026-01: months since 2000-01 plus one). */
+    assert_int_equal(ocp_registry_known_entitlements(r, a, &known, &n),
+                     OCP_OK);
+    assert_int_equal(n, 3);
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(known[i].slot, i + 1);
+        assert_int_equal(known[i].service, given[i].service);
+        assert_int_equal(known[i].domain, given[i].domain);
+        assert_int_equal(known[i].kind, given[i].kind);
+        assert_int_equal(known[i].valid_from, given[i].valid_from);
+        assert_int_equal(known[i].valid_to, given[i].valid_to);
+        assert_int_equal(known[i].limit, given[i].limit);
+        assert_int_equal(known[i].remaining, given[i].remaining);
+    }
+    assert_int_equal(known[0].period_id, 26 * 12 + 1);
+    assert_int_equal(known[1].period_id, 0);
+    free(known);
+
+    /* Uses of A: the counter at 4 then 3 (a refused attempt after them
+     * says 2 and does not count), the balance at 7000 (a pending attempt
+     * after it says 0 and does not count either); B's record of the same
+     * service is not A's. */
+    snprintf(path, sizeof path, "%s/replace.pem", be->dir);
+    assert_int_equal(ocp_terminal_key_create(path, OCP_SUITE_AES, pub,
+                                             &pub_len),
+                     OCP_OK);
+    assert_int_equal(ocp_terminal_key_load(path, &k), OCP_OK);
+    assert_int_equal(ocp_registry_enrol_terminal(r, T, "clinic-9", "counter",
+                                                 pub, pub_len, issued_at),
+                     OCP_OK);
+    memset(recs, 0, sizeof recs);
+    for (i = 0; i < 6; i++) {
+        recs[i].seq = (uint32_t)i + 1;
+        memcpy(recs[i].card_id, a, 8);
+        recs[i].counter = (uint32_t)i + 1;
+        recs[i].amount = 1;
+        recs[i].outcome = OCP_USE_ACCEPTED;
+        recs[i].datetime = (uint32_t)mar10 * 1440u + 600u + (uint32_t)i;
+        recs[i].domain = OCP_ROLE_MEDICAL;
+        recs[i].service = 0x0201;
+        memset(recs[i].cert, (int)i, 8);
+    }
+    recs[0].remaining = 4;
+    recs[1].service = 0x0401;
+    recs[1].domain = OCP_ROLE_ASSIST;
+    recs[1].amount = 3000;
+    recs[1].remaining = 7000;
+    recs[2].remaining = 3;
+    recs[3].remaining = 2;
+    recs[3].outcome = OCP_USE_REFUSED;
+    recs[4].service = 0x0401;
+    recs[4].domain = OCP_ROLE_ASSIST;
+    recs[4].remaining = 0;
+    recs[4].outcome = OCP_USE_PENDING;
+    memcpy(recs[5].card_id, b, 8);
+    recs[5].remaining = 0;
+    assert_int_equal(ocp_batch_len(6), sizeof batch);
+    assert_int_equal(ocp_batch_encode(T, 1, recs, 6, batch, sizeof batch),
+                     OCP_OK);
+    assert_int_equal(ocp_batch_sign(k, batch, sizeof batch, sig), OCP_OK);
+    assert_int_equal(ocp_registry_upload(r, batch, sizeof batch, sig,
+                                         issued_at, &up),
+                     OCP_OK);
+    assert_int_equal(up.stored, 6);
+    ocp_terminal_key_free(k);
+
+    assert_int_equal(ocp_registry_known_entitlements(r, a, &known, &n),
+                     OCP_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(known[0].remaining, 3);
+    assert_int_equal(known[0].period_id, 26 * 12 + 3); /* the record's */
+    assert_int_equal(known[1].remaining, 7000);
+    assert_int_equal(known[2].remaining, 0);
+    assert_int_equal(known[2].valid_to, jan5 + 102);
+    free(known);
+    assert_int_equal(ocp_registry_known_entitlements(r, unknown, &known, &n),
+                     OCP_E_ARGS);
+    assert_null(known);
+    assert_int_equal(n, 0);
+
+    /* Refused: itself, an unknown card, a card without its issuer key
+     * version (no block cryptogram could be made: nothing changes). */
+    assert_int_equal(ocp_registry_replace_card(r, a, a, "lost", 100),
+                     OCP_E_ARGS);
+    assert_int_equal(ocp_registry_replace_card(r, unknown, b, "lost", 100),
+                     OCP_E_ARGS);
+    assert_non_null(strstr(ocp_registry_error(r), "not in the registry"));
+    memcpy(card.card_id, bare, 8);
+    card.issuer_version = 0;
+    assert_int_equal(ocp_registry_put_card(r, &card, issued_at), OCP_OK);
+    assert_int_equal(ocp_registry_replace_card(r, bare, b, "lost", 100),
+                     OCP_E_ARGS);
+    assert_int_equal(db_open(be->uri, &db, err, sizeof err), OCP_OK);
+    assert_int_equal(db_query(db,
+                              "SELECT state FROM cards WHERE card_id = "
+                              "'4F43500000000E04'",
+                              NULL, 0, first_text, row, NULL),
+                     OCP_OK);
+    assert_string_equal(row, "active");
+
+    /* A replaced by B: one transaction marks it and lists it. */
+    assert_int_equal(ocp_registry_replace_card(r, a, b, "lost, replaced",
+                                               issued_at + 60),
+                     OCP_OK);
+    assert_int_equal(db_query(db,
+                              "SELECT state || ' ' || replaced_by || ' ' || "
+                              "CAST(replaced_at - $1 AS TEXT) FROM cards "
+                              "WHERE card_id = '4F43500000000E01'",
+                              (db_value[]){db_int(issued_at)}, 1, first_text,
+                              row, NULL),
+                     OCP_OK);
+    assert_string_equal(row, "replaced 4F43500000000E02 60");
+    db_close(db);
+    assert_int_equal(ocp_registry_hotlist_cards(r, &listed, &n), OCP_OK);
+    for (i = 0; i < n && memcmp(listed[i].card_id, a, 8) != 0; i++)
+        ;
+    assert_true(i < n);
+    free(listed);
+
+    /* Once only; and a replaced card's entitlements are B's now. */
+    assert_int_equal(ocp_registry_replace_card(r, a, b, "lost", 200),
+                     OCP_E_ARGS);
+    assert_non_null(strstr(ocp_registry_error(r), "replaced already"));
+    assert_int_equal(ocp_registry_known_entitlements(r, a, &known, &n),
+                     OCP_E_ARGS);
+    ocp_registry_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -534,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_hotlist),
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_terminal_listing),
+        cmocka_unit_test(test_replace_card),
     };
     return backends_run("registry", tests, sizeof tests / sizeof tests[0]);
 }

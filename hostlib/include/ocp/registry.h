@@ -144,6 +144,47 @@ OCP_API ocp_status ocp_registry_put_card(ocp_registry *r,
                                          const ocp_registry_card *c,
                                          int64_t now);
 
+/**
+ * A card's entitlements as the registry knows them, for a replacement
+ * card: each recorded entitlement (table `entitlements`, slot order) with
+ * its window, and `remaining` taken from the newest accepted record
+ * uploaded for that card and service (the highest card counter), else the
+ * value recorded at issuance.  A record is what the card itself said after
+ * the use, so it wins over the issuance value.  `period_id` is the period
+ * (as on a card, docs/PROTOCOL.md 2.8) that value belongs to, so that a
+ * counter last seen in an earlier period can be started full; `flags` is
+ * 0 (the registry does not keep them).
+ * @param[in]  card  the card's id
+ * @param[out] out   malloc'd array (free it); NULL when *n is 0
+ * @param[out] n     how many
+ * @return OCP_OK; OCP_E_ARGS for a card the registry does not know, or one
+ *         already replaced (its entitlements are its replacement's now);
+ *         OCP_E_DB; OCP_E_NOMEM.
+ */
+OCP_API ocp_status ocp_registry_known_entitlements(ocp_registry *r,
+                                                   const uint8_t card[8],
+                                                   ocp_entitlement **out,
+                                                   size_t *n);
+
+/**
+ * Replace a lost card, in one transaction: the old card's state becomes
+ * "replaced" with replaced_by = new_card and replaced_at = now, and the old
+ * card goes on the registry's hotlist (as ocp_registry_hotlist_add, added
+ * by "desk").  Nothing changes when any step is refused.
+ * @param[in] reason  the hotlist's reason ("lost, replaced")
+ * @param[in] now     the registry's time, seconds since 1970
+ * @return OCP_OK; OCP_E_ARGS when the old card is unknown, already
+ *         replaced, lacks its issuer key version, or is the new card
+ *         (ocp_registry_error() says which); OCP_E_DB.
+ *
+ * Example, at the desk once the new card is issued:
+ *     st = ocp_registry_replace_card(r, old_id, new_id, "lost", now);
+ */
+OCP_API ocp_status ocp_registry_replace_card(ocp_registry *r,
+                                             const uint8_t old_card[8],
+                                             const uint8_t new_card[8],
+                                             const char *reason, int64_t now);
+
 /* ---- the hotlist ----------------------------------------------------------- */
 
 /**

@@ -1,0 +1,148 @@
+#!/bin/bash
+# e2e_replace: `ocp replace` for a lost card, through pcscd and the
+# registry (SQLite).  Card A is issued with --db, used at two terminals,
+# synced; one more tap stays in a terminal's journal.  A is "lost" (its
+# ocp-card stops), a blank card B goes into the same reader and
+# `ocp replace --card A` issues it with what the registry knows: the
+# counter and the balance as last uploaded (not the unsynced tap).  The
+# registry shows A replaced by B and on the hotlist.  Then A turns up at a
+# terminal that has not synced the hotlist: the tap goes through, and the
+# audit flags it `replaced` once it is uploaded, while the tap made before
+# the replacement and uploaded after it is not flagged.  Publishing the
+# hotlist and syncing closes the window: the terminal blocks A.
+. "$(dirname "$0")/common.sh"
+
+KEYS="dev:$E2E_TMP/keys"
+DB="sqlite:$E2E_TMP/registry.db"
+TM=0x0C000001 # the clinic's counter (medical)
+TA=0x0C000002 # the assistive-devices counter
+A=4F43500000000A01
+B=4F43500000000A02
+
+reg() { "$OCP" --db "$DB" --keys "$KEYS" "$@"; }
+sql() { sqlite3 "$E2E_TMP/registry.db" "$1"; }
+# tap TERMINAL ROLE SERVICE [options]: one tap of the card in the reader
+tap() {
+    local t=$1 role=$2 service=$3
+    shift 3
+    "$OCP" -r "$READER0" --keys "$KEYS" --terminal-id "$t" --json use \
+        --role "$role" --service "$service" --journal "$E2E_TMP/j-$t.db" "$@" \
+        >"$E2E_TMP/tap.json" || fail "tap at $t: $(cat "$E2E_TMP/tap.json")"
+    [[ $(json "$E2E_TMP/tap.json" 'j["result"]') == accepted ]] ||
+        fail "tap at $t not accepted: $(cat "$E2E_TMP/tap.json")"
+}
+sync_t() {
+    local t=$1
+    shift
+    reg --terminal-id "$t" --json sync --journal "$E2E_TMP/j-$t.db" \
+        --terminal-key "$E2E_TMP/$t.pem" "$@" >"$E2E_TMP/sync.json" ||
+        fail "sync $t: $(cat "$E2E_TMP/sync.json")"
+}
+expect() {
+    local want=$1 rc=0
+    shift
+    "$@" >"$E2E_TMP/out.txt" 2>"$E2E_TMP/err.txt" || rc=$?
+    ((rc == want)) || fail "$* exited $rc, not $want: $(cat "$E2E_TMP/err.txt")"
+}
+
+reg registry init >/dev/null || fail "registry init"
+reg registry terminal enrol $TM --operator clinic-3 --kind counter \
+    --key-out "$E2E_TMP/$TM.pem" >/dev/null || fail "enrol $TM"
+reg registry terminal enrol $TA --operator aids-centre --kind counter \
+    --key-out "$E2E_TMP/$TA.pem" >/dev/null || fail "enrol $TA"
+
+# ---- card A: issued, used, synced; one tap left unsynced ----------------
+e2e_card_start "$E2E_TMP/a.img" 35963 --card-id $A
+"$OCP" -r "$READER0" --keys "$KEYS" --db "$DB" issue --name 王五 \
+    --cert 11010119850101123441 --district 110105 --pin 2468 \
+    --entitlement 0x0201:medical:counter:5:month \
+    --entitlement 0x0401:assistive:balance:10000 >/dev/null || fail "issue A"
+tap $TM medical 0x0201
+tap $TM medical 0x0201
+tap $TA assistive 0x0401 --amount 2500
+sync_t $TM
+sync_t $TA
+# Made before the replacement, uploaded after it.
+tap $TM medical 0x0201
+[[ $(json "$E2E_TMP/tap.json" 'j["remaining"]') == 2 ]] ||
+    fail "A's counter: $(cat "$E2E_TMP/tap.json")"
+card_stop 35963
+
+# ---- the replacement --------------------------------------------------
+expect 2 "$OCP" --keys "$KEYS" replace --card $A --name 王五 \
+    --cert 11010119850101123441 --district 110105 --pin 1357 # no --db
+expect 2 reg replace --card 4F43500000000AFF --name 王五 \
+    --cert 11010119850101123441 --district 110105 --pin 1357 # unknown
+grep -q "not in the registry" "$E2E_TMP/err.txt" || fail "unknown card: $(cat "$E2E_TMP/err.txt")"
+e2e_card_start "$E2E_TMP/b.img" 35963 --card-id $B
+reg -r "$READER0" --json replace --card $A --name 王五 \
+    --cert 11010119850101123441 --district 110105 --pin 1357 \
+    >"$E2E_TMP/replace.json" || fail "replace: $(cat "$E2E_TMP/replace.json")"
+cat "$E2E_TMP/replace.json"
+/usr/bin/python3 - "$E2E_TMP/replace.json" <<'PY' || fail "replace output: $(cat "$E2E_TMP/replace.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["card_id"] == "4F43500000000A02" and j["replaces"] == "4F43500000000A01", j
+assert j["old_card_replaced"] is True and j["state"] == "active", j
+e = {x["service"]: x for x in j["entitlements"]}
+assert e["0x0201"]["remaining"] == 3 and e["0x0201"]["limit"] == 5, e
+assert e["0x0401"]["balance_fen"] == 7500, e
+PY
+# B holds what the registry knew of A (the unsynced tap is not in it).
+"$OCP" -r "$READER0" --keys "$KEYS" --json read --role issuer >"$E2E_TMP/b.json" ||
+    fail "read B"
+/usr/bin/python3 - "$E2E_TMP/b.json" <<'PY' || fail "B: $(cat "$E2E_TMP/b.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+e = {x["service"]: x for x in j["entitlements"]}
+assert e["0x0201"]["kind"] == "counter" and e["0x0201"]["remaining"] == 3, e
+assert e["0x0201"]["period"] == "month" and e["0x0201"]["limit"] == 5, e
+assert e["0x0401"]["kind"] == "balance" and e["0x0401"]["balance_fen"] == 7500, e
+assert j["holder"]["name"] == "王五", j
+PY
+# The registry: A replaced by B and listed; B recorded with its values.
+[[ $(sql "SELECT state, replaced_by, replaced_at IS NOT NULL FROM cards WHERE card_id = '$A'") == "replaced|$B|1" ]] ||
+    fail "A in the registry: $(sql "SELECT * FROM cards")"
+[[ $(sql "SELECT COUNT(*) FROM hotlist WHERE card_id = '$A' AND removed_at IS NULL") == 1 ]] ||
+    fail "A not on the hotlist: $(sql "SELECT * FROM hotlist")"
+[[ $(sql "SELECT state FROM cards WHERE card_id = '$B'") == active ]] || fail "B not recorded"
+[[ $(sql "SELECT service, known_remaining FROM entitlements WHERE card_id = '$B' ORDER BY slot" | tr '\n' ' ') == "513|3 1025|7500 " ]] ||
+    fail "B's entitlements: $(sql "SELECT * FROM entitlements")"
+# Once only.
+expect 2 reg -r "$READER0" replace --card $A --name 王五 \
+    --cert 11010119850101123441 --district 110105 --pin 1357
+grep -q "replaced already" "$E2E_TMP/err.txt" || fail "second replace: $(cat "$E2E_TMP/err.txt")"
+card_stop 35963
+
+# ---- A turns up at a terminal that has not synced the hotlist ----------
+# The audit compares a use's minute with the replacement's second: wait
+# for the next minute so that this tap is dated after the replacement.
+sleep $((61 - 10#$(date +%S)))
+e2e_card_start "$E2E_TMP/a.img" 35963 --card-id $A
+tap $TM medical 0x0201
+sync_t $TM
+[[ $(json "$E2E_TMP/sync.json" 'j["stored"]') == 2 ]] || fail "late sync: $(cat "$E2E_TMP/sync.json")"
+expect 12 reg --json audit
+/usr/bin/python3 - "$E2E_TMP/out.txt" <<'PY' || fail "audit: $(cat "$E2E_TMP/out.txt")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+f = j["findings"]
+# Only the tap after the replacement (A's counter 5); the one before it
+# (counter 4), uploaded at the same time, is A's genuine use.
+assert [(x["kind"], x["card_id"], x["counter"]) for x in f] == \
+    [("replaced", "4F43500000000A01", 5)], f
+assert j["summary"]["by_kind"]["replaced"] == 1, j["summary"]
+PY
+
+# ---- closing the window ------------------------------------------------
+reg --json hotlist export --out "$E2E_TMP/hot1" --version 1 --publish \
+    >"$E2E_TMP/hx.json" || fail "hotlist export"
+[[ $(json "$E2E_TMP/hx.json" 'j["cards"], j["published"]') == "(1, True)" ]] ||
+    fail "export: $(cat "$E2E_TMP/hx.json")"
+sync_t $TM --hotlist-out "$E2E_TMP/hot.bin"
+"$OCP" -r "$READER0" --keys "$KEYS" --terminal-id $TM --json use --role medical \
+    --service 0x0201 --journal "$E2E_TMP/j-$TM.db" --hotlist "$E2E_TMP/hot.bin" \
+    >"$E2E_TMP/h.json" && fail "the replaced card was accepted after the hotlist sync"
+[[ $(json "$E2E_TMP/h.json" 'j["blocked_now"]') == True ]] || fail "A not blocked: $(cat "$E2E_TMP/h.json")"
+card_stop 35963
+echo PASS
