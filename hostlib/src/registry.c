@@ -40,6 +40,7 @@ static const char schema_v1[] =
     "  valid_from BIGINT NOT NULL, valid_to BIGINT NOT NULL,"
     "  period BIGINT NOT NULL, limit_value BIGINT NOT NULL,"
     "  known_remaining BIGINT NOT NULL, known_at BIGINT NOT NULL,"
+    "  flags BIGINT NOT NULL DEFAULT 0,"
     "  PRIMARY KEY(card_id, slot));"
     "CREATE TABLE terminals("
     "  terminal_id BIGINT PRIMARY KEY, operator TEXT NOT NULL,"
@@ -826,21 +827,23 @@ ocp_status ocp_registry_put_entitlements(ocp_registry *r,
             r->db,
             "INSERT INTO entitlements(card_id, slot, service, domain, kind, "
             "valid_from, valid_to, period, limit_value, known_remaining, "
-            "known_at) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+            "known_at, flags) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+            "$10, $11, $12) "
             "ON CONFLICT(card_id, slot) DO UPDATE SET service = "
             "excluded.service, domain = excluded.domain, kind = "
             "excluded.kind, valid_from = excluded.valid_from, valid_to = "
             "excluded.valid_to, period = excluded.period, limit_value = "
             "excluded.limit_value, known_remaining = "
-            "excluded.known_remaining, known_at = excluded.known_at",
+            "excluded.known_remaining, known_at = excluded.known_at, "
+            "flags = excluded.flags",
             (db_value[]){db_text(id),
                          db_int(e[i].slot != 0 ? e[i].slot : (int64_t)i + 1),
                          db_int(e[i].service), db_int(e[i].domain),
                          db_int(e[i].kind), db_int(e[i].valid_from),
                          db_int(e[i].valid_to), db_int(e[i].period),
                          db_int(e[i].limit), db_int(e[i].remaining),
-                         db_int(now)},
-            11, NULL, NULL, NULL);
+                         db_int(now), db_int(e[i].flags)},
+            12, NULL, NULL, NULL);
     if (st == OCP_OK)
         st = db_commit(r->db);
     else
@@ -916,7 +919,7 @@ static int known_row(void *ctx, const db_value *c, size_t n)
             l->malformed = 1;
             return 1;
         }
-    if (n < 12) {
+    if (n < 13 || c[12].type != DB_INT) {
         l->malformed = 1;
         return 1;
     }
@@ -940,6 +943,7 @@ static int known_row(void *ctx, const db_value *c, size_t n)
     e->valid_to = (uint16_t)c[5].i;
     e->period = (uint8_t)c[6].i;
     e->limit = (uint32_t)c[7].i;
+    e->flags = (uint8_t)c[12].i; /* "PIN required" goes to the new card */
     /* The newest accepted record's value when there is one: it is the
      * card's own account after its last use the registry has seen. */
     if (c[10].type == DB_INT && c[11].type == DB_INT) {
@@ -985,7 +989,7 @@ ocp_status ocp_registry_known_entitlements(ocp_registry *r,
         "LIMIT 1), "
         "(SELECT u.datetime FROM uses u WHERE u.card_id = e.card_id AND "
         "u.service = e.service AND u.outcome = 1 ORDER BY u.counter DESC "
-        "LIMIT 1) "
+        "LIMIT 1), e.flags "
         "FROM entitlements e WHERE e.card_id = $1 ORDER BY e.slot",
         (db_value[]){db_text(id)}, 1, known_row, &l, NULL);
     if (st == OCP_OK && l.nomem)

@@ -581,6 +581,7 @@ static void test_replace_card(void **state)
     given[0].kind = OCP_KIND_COUNTER;
     given[0].period = OCP_PERIOD_MONTH;
     given[0].limit = given[0].remaining = 5;
+    given[0].flags = OCP_ENT_FLAG_PIN; /* must reach the new card */
     given[1].service = 0x0401;
     given[1].domain = OCP_ROLE_ASSIST;
     given[1].kind = OCP_KIND_BALANCE;
@@ -609,6 +610,7 @@ static void test_replace_card(void **state)
         assert_int_equal(known[i].valid_to, given[i].valid_to);
         assert_int_equal(known[i].limit, given[i].limit);
         assert_int_equal(known[i].remaining, given[i].remaining);
+        assert_int_equal(known[i].flags, given[i].flags);
     }
     assert_int_equal(known[0].period_id, 26 * 12 + 1);
     assert_int_equal(known[1].period_id, 0);

@@ -152,8 +152,8 @@ OCP_API ocp_status ocp_registry_put_card(ocp_registry *r,
  * value recorded at issuance.  A record is what the card itself said after
  * the use, so it wins over the issuance value.  `period_id` is the period
  * (as on a card, docs/PROTOCOL.md 2.8) that value belongs to, so that a
- * counter last seen in an earlier period can be started full; `flags` is
- * 0 (the registry does not keep them).
+ * counter last seen in an earlier period can be started full; `flags`
+ * (PIN required) are those recorded at issuance.
  * @param[in]  card  the card's id
  * @param[out] out   malloc'd array (free it); NULL when *n is 0
  * @param[out] n     how many
