@@ -67,14 +67,25 @@ ocp --terminal-id 0x0C000001 --json use --role assistive --service 0x0401 \
 # The terminal is killed while the card answers slowly: the card has
 # committed, the terminal never learned it; the next tap finishes it.
 card_stop 35963
-e2e_card_start "$E2E_TMP/a.img" 35963 --test-response-delay-ms 400
+card_log="$OCP_RUN_DIR/ocp-card-35963.log"
+log_mark=$(wc -l <"$card_log")
+e2e_card_start "$E2E_TMP/a.img" 35963 -vv --test-response-delay-ms 400
 # (the binary itself in the background, not the shell function: kill must
 # reach the terminal process)
 "$OCP" -r "$READER0" --keys "$KEYS" --terminal-id 0x0C000001 use \
     --role assistive --service 0x0401 --amount 2000 \
     --journal "$E2E_TMP/clinic.db" >/dev/null 2>&1 &
 victim=$!
-sleep 1.0 # SELECT and AUTH answered (0.8 s); CONSUME committed, answer pending
+# Kill once the card has the CONSUME (its log shows the command arrive; it
+# commits at once and holds the answer back 400 ms), however slowly the
+# terminal got there (under valgrind it starts in seconds, not ms).
+for _ in $(seq 300); do
+    tail -n +"$((log_mark + 1))" "$card_log" | grep -q "> 84 30 00 00" && break
+    sleep 0.1
+done
+tail -n +"$((log_mark + 1))" "$card_log" | grep -q "> 84 30 00 00" ||
+    fail "the terminal never sent its CONSUME"
+sleep 0.1 # the card commits before it waits to answer
 kill -9 $victim 2>/dev/null || true
 wait $victim 2>/dev/null || true
 # pcscd now resets the card on behalf of the dead client; pulling the card
