@@ -70,45 +70,12 @@ int cmd_issue(struct cli *c, int argc, char **argv)
     memset(&req, 0, sizeof req);
     req.suite = OCP_SUITE_AES;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int holder = cli_holder_option("ocp issue", o, optarg, &req);
+        if (holder < 0)
+            return EXIT_USAGE;
+        if (holder > 0)
+            continue;
         switch (o) {
-        case 'n':
-            if (strlen(optarg) > OCP_NAME_MAX) {
-                fprintf(stderr, "ocp issue: the name is %zu bytes; the card "
-                                "holds at most %u\n",
-                        strlen(optarg), OCP_NAME_MAX);
-                return EXIT_USAGE;
-            }
-            strcpy(req.holder.name, optarg);
-            break;
-        case 'c':
-            if (strlen(optarg) != OCP_CERT_NO_LEN) {
-                fprintf(stderr, "ocp issue: a certificate number has 20 "
-                                "characters\n");
-                return EXIT_USAGE;
-            }
-            strcpy(req.holder.cert_no, optarg);
-            break;
-        case 'd':
-            req.holder.district = (uint32_t)strtoul(optarg, NULL, 10);
-            break;
-        case 'p':
-            if (strlen(optarg) < 4 || strlen(optarg) >= sizeof req.pin ||
-                strspn(optarg, "0123456789") != strlen(optarg)) {
-                fprintf(stderr, "ocp issue: a PIN has 4 to 8 digits\n");
-                return EXIT_USAGE;
-            }
-            strcpy(req.pin, optarg);
-            break;
-        case 's':
-            if (strcmp(optarg, "AES") == 0)
-                req.suite = OCP_SUITE_AES;
-            else if (strcmp(optarg, "SM") == 0)
-                req.suite = OCP_SUITE_SM;
-            else {
-                fprintf(stderr, "ocp issue: --suite is AES or SM\n");
-                return EXIT_USAGE;
-            }
-            break;
         case 'y':
             years = strtol(optarg, NULL, 10);
             break;

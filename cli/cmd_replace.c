@@ -156,6 +156,11 @@ int cmd_replace(struct cli *c, int argc, char **argv)
     memset(&req, 0, sizeof req);
     req.suite = OCP_SUITE_AES;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int holder = cli_holder_option("ocp replace", o, optarg, &req);
+        if (holder < 0)
+            return EXIT_USAGE;
+        if (holder > 0)
+            continue;
         switch (o) {
         case 'o':
             if (parse_card_id(optarg, old_id) != 0) {
@@ -164,44 +169,6 @@ int cmd_replace(struct cli *c, int argc, char **argv)
                 return EXIT_USAGE;
             }
             have_old = 1;
-            break;
-        case 'n':
-            if (strlen(optarg) > OCP_NAME_MAX) {
-                fprintf(stderr, "ocp replace: the name is %zu bytes; the "
-                                "card holds at most %u\n",
-                        strlen(optarg), OCP_NAME_MAX);
-                return EXIT_USAGE;
-            }
-            strcpy(req.holder.name, optarg);
-            break;
-        case 'c':
-            if (strlen(optarg) != OCP_CERT_NO_LEN) {
-                fprintf(stderr, "ocp replace: a certificate number has 20 "
-                                "characters\n");
-                return EXIT_USAGE;
-            }
-            strcpy(req.holder.cert_no, optarg);
-            break;
-        case 'd':
-            req.holder.district = (uint32_t)strtoul(optarg, NULL, 10);
-            break;
-        case 'p':
-            if (strlen(optarg) < 4 || strlen(optarg) >= sizeof req.pin ||
-                strspn(optarg, "0123456789") != strlen(optarg)) {
-                fprintf(stderr, "ocp replace: a PIN has 4 to 8 digits\n");
-                return EXIT_USAGE;
-            }
-            strcpy(req.pin, optarg);
-            break;
-        case 's':
-            if (strcmp(optarg, "AES") == 0)
-                req.suite = OCP_SUITE_AES;
-            else if (strcmp(optarg, "SM") == 0)
-                req.suite = OCP_SUITE_SM;
-            else {
-                fprintf(stderr, "ocp replace: --suite is AES or SM\n");
-                return EXIT_USAGE;
-            }
             break;
         case 'y':
             years = strtol(optarg, NULL, 10);

@@ -3,6 +3,7 @@
  * FULL: a committed attempt survives a crash of the process or the machine.
  * Each call is one SQLite transaction.
  */
+#include <ctype.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,12 @@ static void unhex(const char *s, uint8_t *out, size_t n)
     size_t i;
     unsigned v;
     memset(out, 0, n);
-    for (i = 0; s && i < n && sscanf(s + 2 * i, "%2x", &v) == 1; i++)
+    /* Both digits are checked before either is read as a pair, so a short
+     * or damaged column ends the loop at its NUL, never past it. */
+    for (i = 0; s && i < n && isxdigit((unsigned char)s[2 * i]) &&
+                isxdigit((unsigned char)s[2 * i + 1]) &&
+                sscanf(s + 2 * i, "%2x", &v) == 1;
+         i++)
         out[i] = (uint8_t)v;
 }
 

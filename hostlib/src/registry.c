@@ -119,11 +119,13 @@ void reg_hex(const uint8_t id[8], char out[17])
     out[16] = '\0';
 }
 
-int reg_unhex(const char *s, uint8_t id[8])
+int reg_unhex_n(const char *s, uint8_t *out, size_t n)
 {
-    int i;
-    memset(id, 0, 8);
-    for (i = 0; i < 16; i++) {
+    size_t i;
+    memset(out, 0, n);
+    /* Character by character: a short string ends at its NUL, which is
+     * not a hex digit, so nothing past it is read. */
+    for (i = 0; i < 2 * n; i++) {
         char c = s != NULL ? s[i] : '\0';
         int v = c >= '0' && c <= '9'   ? c - '0'
                 : c >= 'A' && c <= 'F' ? c - 'A' + 10
@@ -131,9 +133,14 @@ int reg_unhex(const char *s, uint8_t id[8])
                                        : -1;
         if (v < 0)
             return -1;
-        id[i / 2] = (uint8_t)(id[i / 2] << 4 | v);
+        out[i / 2] = (uint8_t)(out[i / 2] << 4 | v);
     }
-    return s[16] == '\0' ? 0 : -1;
+    return s[2 * n] == '\0' ? 0 : -1;
+}
+
+int reg_unhex(const char *s, uint8_t id[8])
+{
+    return reg_unhex_n(s, id, 8);
 }
 
 static int one_text(void *ctx, const db_value *c, size_t n)

@@ -33,18 +33,6 @@ static void hex(const uint8_t *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int unhex(const char *s, uint8_t *out, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n; i++) {
-        unsigned v;
-        if (sscanf(s + 2 * i, "%2x", &v) != 1)
-            return -1;
-        out[i] = (uint8_t)v;
-    }
-    return s[2 * n] == '\0' || s[2 * n] == '$' ? 0 : -1;
-}
-
 static int scrypt(const char *password, const uint8_t salt[16], unsigned log2n,
                   unsigned r, unsigned p, uint8_t out[32])
 {
@@ -150,8 +138,8 @@ ocp_status ocp_registry_login(ocp_registry *r, const char *login,
          sscanf(k.hash, "scrypt$%u$%u$%u$%32[0-9a-f]$%64[0-9a-f]", &log2n,
                 &rr, &pp, salt_hex, hash_hex) == 5 &&
          log2n >= 10 && log2n <= 20 && rr >= 1 && rr <= 32 && pp >= 1 &&
-         pp <= 4 && unhex(salt_hex, salt, 16) == 0 &&
-         unhex(hash_hex, want, 32) == 0 &&
+         pp <= 4 && reg_unhex_n(salt_hex, salt, 16) == 0 &&
+         reg_unhex_n(hash_hex, want, 32) == 0 &&
          scrypt(password, salt, log2n, rr, pp, got) == 0 &&
          CRYPTO_memcmp(got, want, 32) == 0;
     OPENSSL_cleanse(got, sizeof got);

@@ -2,6 +2,7 @@
 #ifndef OCP_REGISTRY_INTERNAL_H
 #define OCP_REGISTRY_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "db.h"
@@ -18,5 +19,7 @@ void reg_set_error(ocp_registry *r, const char *what);
 /* Card ids as the registry stores them: 16 upper-case hex digits. */
 void reg_hex(const uint8_t id[8], char out[17]);
 int reg_unhex(const char *s, uint8_t id[8]);
+/* Exactly 2n hex digits, either case: 0, else -1 (out zeroed first). */
+int reg_unhex_n(const char *s, uint8_t *out, size_t n);
 
 #endif

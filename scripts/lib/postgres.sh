@@ -10,6 +10,8 @@
 #                    print it
 #   postgres_uri     print the URI of the server postgres_start started
 #   postgres_stop    stop it (pg_ctl stop -m fast) and remove its directory
+#   postgres_run CMD...  run CMD with OCP_TEST_PG_URI set, on our server if
+#                    one runs, else on one started (and stopped) for it
 #
 # The URI has the form
 #   postgresql://postgres:PASSWORD@/ocp?host=/tmp/ocp-pg.XXXXXX
@@ -187,4 +189,15 @@ postgres_stop() {
     fi
     rm -f "$state"
     unset OCP_PG_URI
+}
+
+postgres_run() { # COMMAND...
+    local started=0 rc=0
+    if ! _ocp_pg_ready 2>/dev/null; then
+        postgres_start >/dev/null
+        started=1
+    fi
+    OCP_TEST_PG_URI=$(postgres_uri) "$@" || rc=$?
+    ((started)) && postgres_stop
+    return $rc
 }

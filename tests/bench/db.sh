@@ -8,14 +8,4 @@
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib/postgres.sh"
 
-started=0
-cleanup() {
-    ((started)) && postgres_stop
-    return 0
-}
-trap cleanup EXIT
-if ! _ocp_pg_ready 2>/dev/null; then
-    postgres_start >/dev/null
-    started=1
-fi
-OCP_TEST_PG_URI=$(postgres_uri) "$OCP_BUILD_DIR/bin/bench_db" "${1:-100000}"
+postgres_run "$OCP_BUILD_DIR/bin/bench_db" "${1:-100000}"
