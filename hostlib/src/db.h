@@ -208,6 +208,24 @@ ocp_status db_query(ocp_db *db, const char *sql, const db_value *params,
 ocp_status db_begin(ocp_db *db);
 ocp_status db_commit(ocp_db *db);
 ocp_status db_rollback(ocp_db *db);
+/*
+ * Reading one state of the database from several connections at once (the
+ * audit's threads).  db_begin_read() opens a read-only transaction; on
+ * PostgreSQL it is REPEATABLE READ, and db_snapshot_export() inside it
+ * names its snapshot, which db_snapshot_import() makes the snapshot of
+ * another connection's read transaction (before that one reads anything).
+ * SQLite cannot share one: the export gives "", and the caller checks
+ * that the connections see the same state some other way.  A read
+ * transaction ends with db_commit().
+ */
+#define DB_SNAPSHOT_CAP 64
+ocp_status db_begin_read(ocp_db *db);
+ocp_status db_snapshot_export(ocp_db *db, char name[DB_SNAPSHOT_CAP]);
+ocp_status db_snapshot_import(ocp_db *db, const char *name);
+
+/* Whether a transaction is open: a function that groups its own writes
+ * opens one only when its caller has not (the caller's then covers it). */
+int db_in_transaction(const ocp_db *db);
 
 /*
  * A consistent copy of the whole database in a file, and back.

@@ -205,7 +205,9 @@ ocp_status ocp_registry_open(const char *uri, ocp_registry **out, char *err,
     r = calloc(1, sizeof *r);
     if (r == NULL)
         return OCP_E_NOMEM;
-    st = db_open(uri, &r->db, r->error, sizeof r->error);
+    r->uri = strdup(uri);
+    st = r->uri != NULL ? db_open(uri, &r->db, r->error, sizeof r->error)
+                        : OCP_E_NOMEM;
     if (st == OCP_OK)
         st = migrate(r);
     if (st != OCP_OK) {
@@ -223,7 +225,13 @@ void ocp_registry_close(ocp_registry *r)
     if (r == NULL)
         return;
     db_close(r->db);
+    free(r->uri);
     free(r);
+}
+
+ocp_status reg_open_again(const ocp_registry *r, ocp_registry **out)
+{
+    return ocp_registry_open(r->uri, out, NULL, 0);
 }
 
 const char *ocp_registry_error(const ocp_registry *r)
@@ -384,12 +392,14 @@ ocp_status ocp_registry_put_card(ocp_registry *r, const ocp_registry_card *c,
 {
     char id[17], replaced[17];
     static const uint8_t none[8];
+    int own_tx;
     ocp_status st;
     if (r == NULL || c == NULL)
         return OCP_E_ARGS;
     reg_hex(c->card_id, id);
     reg_hex(c->replaced_by, replaced);
-    st = db_begin(r->db);
+    own_tx = !db_in_transaction(r->db);
+    st = own_tx ? db_begin(r->db) : OCP_OK;
     if (st == OCP_OK)
         st = db_query(
         r->db,
@@ -419,9 +429,9 @@ ocp_status ocp_registry_put_card(ocp_registry *r, const ocp_registry_card *c,
                       (db_value[]){db_text(id), db_int(OCP_ROLE_ISSUER),
                                    db_int(c->issuer_version)},
                       3, NULL, NULL, NULL);
-    if (st == OCP_OK)
+    if (own_tx && st == OCP_OK)
         st = db_commit(r->db);
-    else
+    else if (own_tx)
         db_rollback(r->db);
     if (st != OCP_OK)
         reg_set_error(r, "recording the card");

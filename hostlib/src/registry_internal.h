@@ -10,8 +10,12 @@
 
 struct ocp_registry {
     ocp_db *db;
+    char *uri; /* as opened: the audit's threads open their own */
     char error[320];
 };
+
+/* Another connection to the same registry (a thread's own). */
+ocp_status reg_open_again(const ocp_registry *r, ocp_registry **out);
 
 /* error = what, then the database's reason when there is one. */
 void reg_set_error(ocp_registry *r, const char *what);

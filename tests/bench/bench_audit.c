@@ -26,6 +26,7 @@
  * -k FILE keeps the SQLite registry in FILE and reuses it when it is
  * there (for profiling the audit alone).  Prints `name value unit` lines.
  */
+#include <ctype.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -491,12 +492,23 @@ int main(int argc, char **argv)
         rc = bench(&b, uri, "sqlite", keep != NULL);
     }
     if (rc == 0 && strcmp(backends, "sqlite") != 0) {
+        /* -k also keeps a database of that name on the server (created
+         * when missing, never dropped), for repeated runs. */
+        const char *slash = keep != NULL ? strrchr(keep, '/') : NULL;
         snprintf(pg_name, sizeof pg_name, "ocp_bench_audit_%d", (int)getpid());
-        if (pg_database(pg, pg_name, 1, uri, sizeof uri) != 0) {
+        if (keep != NULL)
+            snprintf(pg_name, sizeof pg_name, "ocp_keep_%.30s",
+                     slash != NULL ? slash + 1 : keep);
+        for (char *q = pg_name; *q != '\0'; q++)
+            if (!isalnum((unsigned char)*q))
+                *q = '_';
+        /* A kept database may exist already: its URI is all we need. */
+        if (pg_database(pg, pg_name, 1, uri, sizeof uri) != 0 &&
+            keep == NULL) {
             rc = 1;
         } else {
-            rc = bench(&b, uri, "pgsql", 0);
-            if (pg_database(pg, pg_name, 0, NULL, 0) != 0)
+            rc = bench(&b, uri, "pgsql", keep != NULL);
+            if (keep == NULL && pg_database(pg, pg_name, 0, NULL, 0) != 0)
                 fprintf(stderr, "bench_audit: could not drop %s\n", pg_name);
         }
     }

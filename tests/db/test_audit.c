@@ -23,6 +23,8 @@
 #include <cmocka.h>
 
 #include "card_fixture.h"
+#include "cert_verify.h"
+#include "ocp_crypto.h"
 #include "backends.h"
 #include "db.h"
 #include "ocp/audit.h"
@@ -30,6 +32,7 @@
 #include "ocp/sync.h"
 #include "ocp/tap.h"
 #include "port_test.h"
+#include "hostlib_internal.h"
 
 #define T1 0x0B000001u
 #define T2 0x0B000002u
@@ -321,10 +324,185 @@ static void test_findings(void **state)
     fixture_free(&w.fx);
 }
 
+/* ---- the threads agree ---------------------------------------------------- */
+
+#define MANY_CARDS 60u
+#define PER_CARD 6u
+
+struct finding_list {
+    ocp_finding f[2048];
+    size_t n;
+};
+
+static void keep_finding(void *ctx, const ocp_finding *f)
+{
+    struct finding_list *l = ctx;
+    assert_true(l->n < sizeof l->f / sizeof l->f[0]);
+    l->f[l->n++] = *f;
+}
+
+static void many_card_id(unsigned i, uint8_t id[8])
+{
+    static const uint8_t base[8] = {0x4F, 0x43, 0x50, 0x00,
+                                    0x00, 0x00, 0x10, 0x00};
+    memcpy(id, base, 8);
+    id[7] = (uint8_t)i;
+}
+
+/* A record of card i with a genuine certificate (a broken one when
+ * forge is set). */
+static void make_record(struct world *w, unsigned i, uint32_t terminal,
+                        uint32_t seq, uint32_t counter, uint32_t amount,
+                        uint32_t datetime, int forge, ocp_use_record *r)
+{
+    uint8_t key[16], m[40], tag[16];
+    memset(r, 0, sizeof *r);
+    many_card_id(i, r->card_id);
+    r->seq = seq;
+    r->domain = 1;
+    r->service = 0x0101;
+    r->amount = amount;
+    r->datetime = datetime;
+    r->outcome = OCP_USE_ACCEPTED;
+    r->counter = counter;
+    r->remaining = 100 - counter;
+    assert_int_equal(w->fx.ks->ops->card_key(w->fx.ks, OCP_SUITE_AES,
+                                             r->card_id, OCP_KEY_TXMAC, 1,
+                                             key),
+                     OCP_OK);
+    hl_cert_message(terminal, r, m);
+    ocp_cmac(OCP_CIPHER_AES128, key, m, sizeof m, tag);
+    memcpy(r->cert, tag, 8);
+    if (forge)
+        r->cert[0] ^= 1;
+}
+
+/*
+ * One registry audited with 1 to 7 threads gives the same findings in the
+ * same order and the same summary.  60 cards (every seventh missing a
+ * record, cloned, or forged; every eleventh unknown to the registry, one
+ * replaced), three terminals, one of whose clocks runs backwards.
+ */
+static void test_threads_agree(void **state)
+{
+    static const char *const threads[] = {"1", "2", "3", "7"};
+    static struct finding_list first, now;
+    static ocp_use_record recs[3][MANY_CARDS * (PER_CARD + 1)];
+    struct world w;
+    ocp_terminal_key *keys[3];
+    size_t nrec[3] = {0, 0, 0};
+    uint32_t seq[3] = {0, 0, 0};
+    char path[160], err[256];
+    uint8_t pub[200];
+    size_t pub_len, t, k;
+    ocp_audit_summary sum, base;
+    int64_t before = 0;
+    unsigned i, c;
+
+    memset(&w, 0, sizeof w);
+    w.be = *state;
+    assert_int_equal(fixture_issued(&w.fx, OCP_SUITE_AES), 0);
+    assert_int_equal(ocp_registry_open(w.be->uri, &w.r, err, sizeof err),
+                     OCP_OK);
+    for (t = 0; t < 3; t++) {
+        snprintf(path, sizeof path, "%s/many-t%zu.pem", w.be->dir, t);
+        pub_len = sizeof pub;
+        assert_int_equal(ocp_terminal_key_create(path, OCP_SUITE_AES, pub,
+                                                 &pub_len),
+                         OCP_OK);
+        assert_int_equal(ocp_terminal_key_load(path, &keys[t]), OCP_OK);
+        assert_int_equal(ocp_registry_enrol_terminal(
+                             w.r, T1 + 0x10 + (uint32_t)t, "bus-line-9",
+                             "validator", pub, pub_len, 0),
+                         OCP_OK);
+    }
+    for (i = 0; i < MANY_CARDS; i++) {
+        ocp_registry_card card;
+        if (i % 11 == 0)
+            continue; /* a card the registry never issued */
+        memset(&card, 0, sizeof card);
+        many_card_id(i, card.card_id);
+        card.suite = OCP_SUITE_AES;
+        card.txmac_version = 1;
+        snprintf(card.state, sizeof card.state, "active");
+        card.issue_date = FIX_DAY;
+        card.expiry_date = FIX_DAY + 3650;
+        if (i == 20) {
+            card.replaced_at = EPOCH_2000 + (FIX_NOW - 100) * 60LL;
+            snprintf(card.state, sizeof card.state, "replaced");
+        }
+        assert_int_equal(ocp_registry_put_card(w.r, &card, 0), OCP_OK);
+    }
+    for (i = 0; i < MANY_CARDS; i++) {
+        for (c = 1; c <= PER_CARD; c++) {
+            ocp_use_record *r;
+            uint32_t when = FIX_NOW - 60 + i / 4 + c;
+            t = (i + c) % 3;
+            if (i % 7 == 1 && c == 3)
+                continue; /* never uploaded: missing */
+            r = &recs[t][nrec[t]++];
+            seq[t]++;
+            /* Terminal 3's clock jumps back a day once. */
+            if (t == 2 && seq[t] == 40)
+                when -= 1440;
+            make_record(&w, i, T1 + 0x10 + (uint32_t)t, seq[t], c, 10 + c,
+                        when, i % 7 == 3 && c == 2, r);
+            if (i % 7 == 2 && c == 4) { /* the same counter again: a clone */
+                r = &recs[t][nrec[t]++];
+                seq[t]++;
+                make_record(&w, i, T1 + 0x10 + (uint32_t)t, seq[t], c, 99,
+                            when, 0, r);
+            }
+        }
+    }
+    assert_int_equal(ocp_registry_count_uses(w.r, &before), OCP_OK);
+    for (t = 0; t < 3; t++)
+        for (k = 0; k < nrec[t]; k += 20)
+            upload_crafted(&w, keys[t], T1 + 0x10 + (uint32_t)t,
+                           (uint32_t)(k / 20 + 1), &recs[t][k],
+                           nrec[t] - k < 20 ? nrec[t] - k : 20);
+
+    for (k = 0; k < sizeof threads / sizeof threads[0]; k++) {
+        struct finding_list *l = k == 0 ? &first : &now;
+        l->n = 0;
+        setenv("OCP_AUDIT_THREADS", threads[k], 1);
+        assert_int_equal(
+            ocp_audit(w.r, w.fx.ks, keep_finding, NULL, l, &sum), OCP_OK);
+        if (k == 0) {
+            base = sum;
+            continue;
+        }
+        assert_memory_equal(&sum, &base, sizeof sum);
+        assert_int_equal(now.n, first.n);
+        for (i = 0; i < now.n; i++) {
+            assert_int_equal(now.f[i].kind, first.f[i].kind);
+            assert_memory_equal(now.f[i].card_id, first.f[i].card_id, 8);
+            assert_string_equal(now.f[i].detail, first.f[i].detail);
+        }
+    }
+    unsetenv("OCP_AUDIT_THREADS");
+    /* The comparison means something: every kind the data holds (the
+     * registry also keeps what test_findings uploaded). */
+    assert_int_equal(base.records,
+                     (uint64_t)before + nrec[0] + nrec[1] + nrec[2]);
+    assert_true(base.findings[OCP_FINDING_MISSING] >= 8);
+    assert_true(base.findings[OCP_FINDING_CLONED] >= 8);
+    assert_true(base.findings[OCP_FINDING_FORGED] >= 8);
+    assert_true(base.findings[OCP_FINDING_UNKNOWN] >= 5);
+    assert_true(base.findings[OCP_FINDING_CLOCK] >= 1);
+    assert_true(base.findings[OCP_FINDING_REPLACED] >= PER_CARD);
+
+    for (t = 0; t < 3; t++)
+        ocp_terminal_key_free(keys[t]);
+    ocp_registry_close(w.r);
+    fixture_free(&w.fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_findings),
+        cmocka_unit_test(test_threads_agree),
     };
     return backends_run("audit", tests, sizeof tests / sizeof tests[0]);
 }

@@ -5,6 +5,7 @@
  * libraries, so both behave the same wherever the behaviour is decided
  * here.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -592,7 +593,7 @@ ocp_status db_query(ocp_db *db, const char *sql, const db_value *params,
     return OCP_OK;
 }
 
-ocp_status db_begin(ocp_db *db)
+static ocp_status db_begin_with(ocp_db *db, const char *sql)
 {
     ocp_status st;
     if (db == NULL)
@@ -602,12 +603,64 @@ ocp_status db_begin(ocp_db *db)
                                   : "a transaction is already open");
         return OCP_E_ARGS;
     }
-    st = db->ops->exec(db, db->ops->begin_sql);
+    st = db->ops->exec(db, sql);
     if (st == OCP_OK) {
         db->in_tx = 1;
         db->tx_failed = 0;
     }
     return st;
+}
+
+ocp_status db_begin(ocp_db *db)
+{
+    return db_begin_with(db, db != NULL ? db->ops->begin_sql : NULL);
+}
+
+ocp_status db_begin_read(ocp_db *db)
+{
+    return db_begin_with(db, db != NULL ? db->ops->begin_read_sql : NULL);
+}
+
+static int db_copy_name(void *ctx, const db_value *c, size_t n)
+{
+    char *out = ctx;
+    if (n >= 1 && c[0].type == DB_TEXT && c[0].len < DB_SNAPSHOT_CAP)
+        snprintf(out, DB_SNAPSHOT_CAP, "%s", c[0].s);
+    return 1;
+}
+
+ocp_status db_snapshot_export(ocp_db *db, char name[DB_SNAPSHOT_CAP])
+{
+    ocp_status st;
+    if (db == NULL || name == NULL || !db->in_tx)
+        return OCP_E_ARGS;
+    name[0] = '\0';
+    if (db->ops->snapshot_export_sql == NULL)
+        return OCP_OK;
+    st = db_query(db, db->ops->snapshot_export_sql, NULL, 0, db_copy_name,
+                  name, NULL);
+    if (st == OCP_OK && name[0] == '\0') {
+        db_set_error(db, "the server named no snapshot");
+        st = OCP_E_DB;
+    }
+    return st;
+}
+
+ocp_status db_snapshot_import(ocp_db *db, const char *name)
+{
+    char sql[DB_SNAPSHOT_CAP + 64];
+    size_t i;
+    if (db == NULL || name == NULL || !db->in_tx ||
+        db->ops->snapshot_import_fmt == NULL || name[0] == '\0' ||
+        strlen(name) >= DB_SNAPSHOT_CAP)
+        return OCP_E_ARGS;
+    /* The name goes into the statement's text (SET takes no parameter):
+     * only what a server's snapshot names are made of. */
+    for (i = 0; name[i] != '\0'; i++)
+        if (!isxdigit((unsigned char)name[i]) && name[i] != '-')
+            return OCP_E_ARGS;
+    snprintf(sql, sizeof sql, db->ops->snapshot_import_fmt, name);
+    return db_exec(db, sql);
 }
 
 ocp_status db_commit(ocp_db *db)
@@ -654,6 +707,11 @@ ocp_status db_rollback(ocp_db *db)
     db->in_tx = 0;
     db->tx_failed = 0;
     return st;
+}
+
+int db_in_transaction(const ocp_db *db)
+{
+    return db != NULL && db->in_tx;
 }
 
 static ocp_status db_copy(ocp_db *db, const char *path, int restore)

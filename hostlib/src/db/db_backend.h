@@ -25,6 +25,13 @@ typedef struct db_ops {
     const char *blob_type;   /* {BLOB} */
     const char *serial_type; /* {SERIAL} */
     const char *begin_sql;
+    /* A read-only transaction that sees one state of the database. */
+    const char *begin_read_sql;
+    /* Several connections sharing that state: the statement that names
+     * it, and the one (a printf format for the name) that adopts it in
+     * another connection's read transaction.  NULL: not possible. */
+    const char *snapshot_export_sql;
+    const char *snapshot_import_fmt;
 
     /* target: the file path (SQLite) or the whole URI (PostgreSQL).
      * On failure, sets the message with db_set_error and leaves

@@ -250,17 +250,21 @@ static ocp_status db_sqlite_row(ocp_db *db, sqlite3_stmt *st, size_t ncols)
     size_t c;
     for (c = 0; c < ncols; c++) {
         db_value *v = &s->cols[c];
-        int col = (int)c;
+        /* One sqlite3_column_* call per column: each takes the
+         * connection's error state on the way out, and a million-row
+         * audit felt two per column.  The value is the statement's own
+         * until the next step. */
+        sqlite3_value *x = sqlite3_column_value(st, (int)c);
         memset(v, 0, sizeof *v);
-        switch (sqlite3_column_type(st, col)) {
+        switch (sqlite3_value_type(x)) {
         case SQLITE_INTEGER:
             v->type = DB_INT;
-            v->i = sqlite3_column_int64(st, col);
+            v->i = sqlite3_value_int64(x);
             break;
         case SQLITE_BLOB:
             v->type = DB_BLOB;
-            v->b = sqlite3_column_blob(st, col);
-            v->len = (size_t)sqlite3_column_bytes(st, col);
+            v->b = sqlite3_value_blob(x);
+            v->len = (size_t)sqlite3_value_bytes(x);
             if (v->b == NULL && v->len > 0)
                 return db_sqlite_fail(db);
             if (v->b == NULL)
@@ -271,10 +275,10 @@ static ocp_status db_sqlite_row(ocp_db *db, sqlite3_stmt *st, size_t ncols)
             break;
         default: /* TEXT, and REAL as SQLite spells it (db.h) */
             v->type = DB_TEXT;
-            v->s = (const char *)sqlite3_column_text(st, col);
+            v->s = (const char *)sqlite3_value_text(x);
             if (v->s == NULL)
                 return db_sqlite_fail(db);
-            v->len = (size_t)sqlite3_column_bytes(st, col);
+            v->len = (size_t)sqlite3_value_bytes(x);
             break;
         }
     }
@@ -375,6 +379,11 @@ const db_ops db_sqlite_ops = {
      * then writes fails with SQLITE_BUSY instead of waiting when another
      * writer went first. */
     "BEGIN IMMEDIATE",
+    /* Deferred: the snapshot is taken by the first read, and a reader in
+     * WAL mode holds no lock that stops writers. */
+    "BEGIN",
+    NULL,
+    NULL,
     db_sqlite_open,
     db_sqlite_close,
     db_sqlite_exec,
