@@ -160,6 +160,51 @@ static int table_exists(void *ctx, const db_value *c, size_t n)
 }
 
 /* Creates the schema in an empty database, or checks its version. */
+/* Version 2: what a replacement carried over, and the uses of the old
+ * card it did not (docs/BACKOFFICE.md section 6). */
+static const char schema_v2[] =
+    "ALTER TABLE cards ADD COLUMN carried_counter BIGINT;"
+    "CREATE TABLE replacement_debits("
+    "  terminal_id BIGINT NOT NULL, seq BIGINT NOT NULL,"
+    "  old_card TEXT NOT NULL, new_card TEXT NOT NULL,"
+    "  service BIGINT NOT NULL, domain BIGINT NOT NULL,"
+    "  amount BIGINT NOT NULL, datetime BIGINT NOT NULL,"
+    "  counter BIGINT NOT NULL, recorded_at BIGINT NOT NULL,"
+    "  applied_at BIGINT,"
+    "  PRIMARY KEY(terminal_id, seq));"
+    "CREATE INDEX replacement_debits_card ON replacement_debits(new_card,"
+    "  service);"
+    "UPDATE meta SET value = '2' WHERE key = 'schema_version';";
+
+/* The steps from each version to the next, in one transaction each; the
+ * version is read again inside it, so two programs opening an old
+ * registry at once migrate it once. */
+static ocp_status migrate_steps(ocp_registry *r)
+{
+    static const char *const steps[] = {schema_v2};
+    size_t k;
+    for (k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+        char version[32] = "";
+        ocp_status st = db_begin(r->db);
+        if (st == OCP_OK)
+            st = db_query(r->db,
+                          "SELECT value FROM meta WHERE key = "
+                          "'schema_version'",
+                          NULL, 0, one_text, version, NULL);
+        if (st == OCP_OK && atoi(version) == (int)k + 1)
+            st = db_exec(r->db, steps[k]);
+        if (st == OCP_OK)
+            st = db_commit(r->db);
+        else
+            db_rollback(r->db);
+        if (st != OCP_OK) {
+            reg_set_error(r, "migrating the registry schema");
+            return st;
+        }
+    }
+    return OCP_OK;
+}
+
 static ocp_status migrate(ocp_registry *r)
 {
     char version[32] = "";
@@ -171,9 +216,11 @@ static ocp_status migrate(ocp_registry *r)
     if (st != OCP_OK) {
         /* No meta table: an empty database. */
         st = db_exec(r->db, schema_v1);
-        if (st != OCP_OK)
+        if (st != OCP_OK) {
             reg_set_error(r, "creating the registry schema");
-        return st;
+            return st;
+        }
+        return migrate_steps(r);
     }
     st = db_query(r->db, "SELECT value FROM meta WHERE key = 'schema_version'",
                   NULL, 0, one_text, version, NULL);
@@ -188,8 +235,7 @@ static ocp_status migrate(ocp_registry *r)
                  version, OCP_REGISTRY_SCHEMA);
         return OCP_E_DB;
     }
-    /* Version 1 is the first: later versions add their steps here. */
-    return OCP_OK;
+    return atoi(version) < OCP_REGISTRY_SCHEMA ? migrate_steps(r) : OCP_OK;
 }
 
 ocp_status ocp_registry_open(const char *uri, ocp_registry **out, char *err,
@@ -936,7 +982,7 @@ static int known_row(void *ctx, const db_value *c, size_t n)
             l->malformed = 1;
             return 1;
         }
-    if (n < 13 || c[12].type != DB_INT) {
+    if (n < 14 || c[12].type != DB_INT || c[13].type != DB_INT) {
         l->malformed = 1;
         return 1;
     }
@@ -970,6 +1016,9 @@ static int known_row(void *ctx, const db_value *c, size_t n)
         e->remaining = (uint32_t)c[8].i;
         day = (c[9].i - EPOCH_2000) / 86400;
     }
+    e->remaining = c[13].i >= (int64_t)e->remaining
+                       ? 0
+                       : e->remaining - (uint32_t)c[13].i;
     if (day < 0)
         day = 0;
     else if (day > 0xFFFF)
@@ -994,21 +1043,36 @@ ocp_status ocp_registry_known_entitlements(ocp_registry *r,
     if (st != OCP_OK)
         return st;
     memset(&l, 0, sizeof l);
+    /* The carry-over is read up to a counter noted first: a use uploaded
+     * meanwhile, above it, becomes a debit of the new card at the
+     * replacement or its upload, and is never both carried and owed. */
+    st = db_query(r->db,
+                  "UPDATE cards SET carried_counter = (SELECT "
+                  "COALESCE(MAX(u.counter), 0) FROM uses u WHERE u.card_id "
+                  "= $1 AND u.outcome = 1) WHERE card_id = $1",
+                  (db_value[]){db_text(id)}, 1, NULL, NULL, NULL);
     /* One slot per service on a card, so (card, service) finds the
      * entitlement's records; the two subqueries read the same newest
-     * one (uses_card is ordered by card and counter). */
-    st = db_query(
-        r->db,
-        "SELECT e.slot, e.service, e.domain, e.kind, e.valid_from, "
-        "e.valid_to, e.period, e.limit_value, e.known_remaining, e.known_at, "
-        "(SELECT u.remaining FROM uses u WHERE u.card_id = e.card_id AND "
-        "u.service = e.service AND u.outcome = 1 ORDER BY u.counter DESC "
-        "LIMIT 1), "
-        "(SELECT u.datetime FROM uses u WHERE u.card_id = e.card_id AND "
-        "u.service = e.service AND u.outcome = 1 ORDER BY u.counter DESC "
-        "LIMIT 1), e.flags "
-        "FROM entitlements e WHERE e.card_id = $1 ORDER BY e.slot",
-        (db_value[]){db_text(id)}, 1, known_row, &l, NULL);
+     * one (uses_card is ordered by card and counter).  A card that was a
+     * replacement itself still owes its open debits: they come off. */
+    if (st == OCP_OK)
+        st = db_query(
+            r->db,
+            "SELECT e.slot, e.service, e.domain, e.kind, e.valid_from, "
+            "e.valid_to, e.period, e.limit_value, e.known_remaining, "
+            "e.known_at, "
+            "(SELECT u.remaining FROM uses u WHERE u.card_id = e.card_id AND "
+            "u.service = e.service AND u.outcome = 1 AND u.counter <= "
+            "c.carried_counter ORDER BY u.counter DESC LIMIT 1), "
+            "(SELECT u.datetime FROM uses u WHERE u.card_id = e.card_id AND "
+            "u.service = e.service AND u.outcome = 1 AND u.counter <= "
+            "c.carried_counter ORDER BY u.counter DESC LIMIT 1), e.flags, "
+            "(SELECT COALESCE(SUM(d.amount), 0) FROM replacement_debits d "
+            "WHERE d.new_card = e.card_id AND d.service = e.service AND "
+            "d.applied_at IS NULL) "
+            "FROM entitlements e JOIN cards c ON c.card_id = e.card_id "
+            "WHERE e.card_id = $1 ORDER BY e.slot",
+            (db_value[]){db_text(id)}, 1, known_row, &l, NULL);
     if (st == OCP_OK && l.nomem)
         st = OCP_E_NOMEM;
     if (st == OCP_OK && l.malformed) {
@@ -1073,6 +1137,29 @@ ocp_status ocp_registry_replace_card(ocp_registry *r,
                      "card %s could not be marked replaced", old_id);
             st = OCP_E_ARGS;
         }
+        return st;
+    }
+    /* What the new card carries: up to the counter noted when the values
+     * were read (now, if they never were); uses already stored above it
+     * are owed by the new card, and the old card's own open debits went
+     * into the values it carried. */
+    st = db_query(r->db,
+                  "UPDATE cards SET carried_counter = COALESCE("
+                  "carried_counter, (SELECT COALESCE(MAX(u.counter), 0) "
+                  "FROM uses u WHERE u.card_id = $1 AND u.outcome = 1)) "
+                  "WHERE card_id = $1",
+                  (db_value[]){db_text(old_id)}, 1, NULL, NULL, NULL);
+    if (st == OCP_OK)
+        st = reg_note_card_debits(r, old_id, now);
+    if (st == OCP_OK)
+        st = db_query(r->db,
+                      "UPDATE replacement_debits SET applied_at = $2 WHERE "
+                      "new_card = $1 AND applied_at IS NULL",
+                      (db_value[]){db_text(old_id), db_int(now)}, 2, NULL,
+                      NULL, NULL);
+    if (st != OCP_OK) {
+        reg_set_error(r, "replacing the card");
+        db_rollback(r->db);
         return st;
     }
     /* Listed in the same transaction: a replaced card that is not on the

@@ -14,6 +14,21 @@ struct ocp_registry {
     char error[320];
 };
 
+/*
+ * Uses of a replaced card that its replacement did not carry over (a
+ * counter above the card's carried_counter) become debits of the new card
+ * (docs/BACKOFFICE.md section 6): those among terminal's records with
+ * sequence numbers from first_seq to last_seq.  Inside the caller's
+ * transaction.
+ */
+ocp_status reg_note_debits(ocp_registry *r, uint32_t terminal,
+                           uint32_t first_seq, uint32_t last_seq,
+                           int64_t now);
+
+/* The same for every stored use of one replaced card (its id in hex). */
+ocp_status reg_note_card_debits(ocp_registry *r, const char *card_hex,
+                                int64_t now);
+
 /* Another connection to the same registry (a thread's own). */
 ocp_status reg_open_again(const ocp_registry *r, ocp_registry **out);
 

@@ -230,6 +230,14 @@ static ocp_status upload(ocp_registry *r, const uint8_t *batch, size_t len,
                       2, batch_id_row, &batch_id, NULL);
     for (i = 0; st == OCP_OK && i < n; i++)
         st = store_record(r, terminal, &recs[i], batch_id, now, res);
+    if (st == OCP_OK && n > 0) {
+        uint32_t lo = recs[0].seq, hi = recs[0].seq;
+        for (i = 1; i < n; i++) {
+            lo = recs[i].seq < lo ? recs[i].seq : lo;
+            hi = recs[i].seq > hi ? recs[i].seq : hi;
+        }
+        st = reg_note_debits(r, terminal, lo, hi, now);
+    }
     if (st == OCP_OK)
         st = db_query(r->db,
                       "UPDATE terminals SET last_sync = $2 "
