@@ -356,7 +356,7 @@ static void test_newer_schema_refused(void **state)
     struct backend *be = *state;
     ocp_registry *r;
     ocp_db *db;
-    char err[256];
+    char err[256], sql[96];
     assert_int_equal(ocp_registry_open(be->uri, &r, err, sizeof err), OCP_OK);
     ocp_registry_close(r);
     assert_int_equal(db_open(be->uri, &db, err, sizeof err), OCP_OK);
@@ -367,10 +367,10 @@ static void test_newer_schema_refused(void **state)
     assert_int_equal(ocp_registry_open(be->uri, &r, err, sizeof err),
                      OCP_E_DB);
     assert_non_null(strstr(err, "newer"));
-    assert_int_equal(db_query(db, "UPDATE meta SET value = '1' "
-                                  "WHERE key = 'schema_version'",
-                              NULL, 0, NULL, NULL, NULL),
-                     OCP_OK);
+    snprintf(sql, sizeof sql,
+             "UPDATE meta SET value = '%d' WHERE key = 'schema_version'",
+             OCP_REGISTRY_SCHEMA);
+    assert_int_equal(db_query(db, sql, NULL, 0, NULL, NULL, NULL), OCP_OK);
     db_close(db);
     assert_int_equal(ocp_registry_open(be->uri, &r, err, sizeof err), OCP_OK);
     ocp_registry_close(r);

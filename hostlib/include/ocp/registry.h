@@ -32,7 +32,7 @@ extern "C" {
 typedef struct ocp_registry ocp_registry;
 
 /** The schema version this libocp writes and reads. */
-#define OCP_REGISTRY_SCHEMA 1
+#define OCP_REGISTRY_SCHEMA 2
 
 /**
  * Open a registry, creating or migrating its schema.
