@@ -112,10 +112,11 @@ static json_t *aftermath_json(const struct aftermath *m)
         card_hex(w->card, old_id);
         json_array_append_new(
             windows,
-            json_pack("{s:s,s:I,s:I,s:s,s:I,s:I}", "card", old_id,
+            json_pack("{s:s,s:I,s:I,s:s,s:I,s:I,s:I}", "card", old_id,
                       "replaced_at", (json_int_t)w->replaced_at, "terminal",
                       (json_int_t)w->terminal_id, "operator",
                       w->operator_name, "last_sync", (json_int_t)w->last_sync,
+                      "hotlist_version", (json_int_t)w->hotlist_version,
                       "hotlist_published_at", (json_int_t)w->published_at));
     }
     return json_pack("{s:o,s:o}", "debits", debits, "open_windows", windows);
@@ -139,10 +140,10 @@ static void aftermath_text(const struct aftermath *m)
         }
     }
     if (m->n_windows > 0) {
-        printf("terminals that may still accept a replaced card (no sync "
-               "since its hotlist)\n");
-        printf("  %-16s %-8s %-24s %s\n", "CARD", "TERMINAL", "OPERATOR",
-               "LAST SYNC");
+        printf("terminals that may still accept a replaced card (they "
+               "have not taken\nthe hotlist that lists it)\n");
+        printf("  %-16s %-8s %-24s %-20s %s\n", "CARD", "TERMINAL",
+               "OPERATOR", "LAST SYNC", "HOTLIST");
         for (i = 0; i < m->n_windows; i++) {
             const ocp_open_window *w = &m->windows[i];
             char when[24] = "never";
@@ -151,10 +152,10 @@ static void aftermath_text(const struct aftermath *m)
             struct tm tm;
             if (w->last_sync != 0 && gmtime_r(&t, &tm) != NULL)
                 strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-            printf("  %-16s %08X %-24s %s%s\n", old_id, w->terminal_id,
-                   w->operator_name, when,
-                   w->published_at == 0 ? " (hotlist not yet published)"
-                                        : "");
+            printf("  %-16s %08X %-24s %-20s %u%s\n", old_id,
+                   w->terminal_id, w->operator_name, when,
+                   w->hotlist_version,
+                   w->published_at == 0 ? " (none published since)" : "");
         }
     }
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ocp/replacement.h"
 #include "ocp/holder.h"
 #include "ocp/journal.h"
 #include "ocp/sync.h"
@@ -246,6 +247,14 @@ int cmd_sync(struct cli *c, int argc, char **argv)
     if (hotlist_out != NULL &&
         (rc = download(c, r, "hotlist", hotlist_out, &hot_version)) != 0)
         goto out;
+    /* Installed: the replaced cards on it can no longer be used here
+     * (the open windows of docs/BACKOFFICE.md section 6). */
+    if (hotlist_out != NULL && hot_version != 0 &&
+        (st = ocp_registry_note_hotlist(r, c->terminal_id, hot_version)) !=
+            OCP_OK) {
+        rc = cli_registry_fail(r, "noting the hotlist taken", st);
+        goto out;
+    }
     if (catalogue_out != NULL &&
         (rc = download(c, r, "catalogue", catalogue_out, &cat_version)) != 0)
         goto out;

@@ -164,6 +164,7 @@ static int table_exists(void *ctx, const db_value *c, size_t n)
  * card it did not (docs/BACKOFFICE.md section 6). */
 static const char schema_v2[] =
     "ALTER TABLE cards ADD COLUMN carried_counter BIGINT;"
+    "ALTER TABLE terminals ADD COLUMN hotlist_version BIGINT;"
     "CREATE TABLE replacement_debits("
     "  terminal_id BIGINT NOT NULL, seq BIGINT NOT NULL,"
     "  old_card TEXT NOT NULL, new_card TEXT NOT NULL,"

@@ -161,7 +161,7 @@ static int window_row(void *ctx, const db_value *c, size_t n)
 {
     struct window_list *l = ctx;
     ocp_open_window w;
-    if (n < 6 || c[0].type != DB_TEXT || c[1].type != DB_INT ||
+    if (n < 7 || c[0].type != DB_TEXT || c[1].type != DB_INT ||
         c[2].type != DB_INT || c[3].type != DB_TEXT) {
         l->malformed = 1;
         return 1;
@@ -176,7 +176,27 @@ static int window_row(void *ctx, const db_value *c, size_t n)
     snprintf(w.operator_name, sizeof w.operator_name, "%s", c[3].s);
     w.last_sync = c[4].type == DB_INT ? c[4].i : 0;
     w.published_at = c[5].type == DB_INT ? c[5].i : 0;
+    w.hotlist_version = c[6].type == DB_INT ? (uint32_t)c[6].i : 0;
     return l->fn(l->ctx, &w);
+}
+
+ocp_status ocp_registry_note_hotlist(ocp_registry *r, uint32_t terminal_id,
+                                     uint32_t version)
+{
+    ocp_status st;
+    if (r == NULL)
+        return OCP_E_ARGS;
+    /* Never backwards: a terminal given an older file by hand still holds
+     * what it took before as far as the registry can tell. */
+    st = db_query(r->db,
+                  "UPDATE terminals SET hotlist_version = $2 WHERE "
+                  "terminal_id = $1 AND (hotlist_version IS NULL OR "
+                  "hotlist_version < $2)",
+                  (db_value[]){db_int(terminal_id), db_int(version)}, 2, NULL,
+                  NULL, NULL);
+    if (st != OCP_OK)
+        reg_set_error(r, "noting the terminal's hotlist");
+    return st;
 }
 
 ocp_status ocp_registry_open_windows(ocp_registry *r, ocp_open_window_fn fn,
@@ -195,11 +215,12 @@ ocp_status ocp_registry_open_windows(ocp_registry *r, ocp_open_window_fn fn,
         r->db,
         "SELECT c.card_id, c.replaced_at, t.terminal_id, t.operator, "
         "t.last_sync, CASE WHEN p.issued_at >= c.replaced_at THEN "
-        "p.issued_at END FROM cards c CROSS JOIN terminals t LEFT JOIN "
-        "published p ON p.name = 'hotlist' WHERE c.state = 'replaced' AND "
-        "c.replaced_at IS NOT NULL AND t.revoked_at IS NULL AND "
-        "(p.issued_at IS NULL OR p.issued_at < c.replaced_at OR "
-        "t.last_sync IS NULL OR t.last_sync < p.issued_at) "
+        "p.issued_at END, t.hotlist_version FROM cards c CROSS JOIN "
+        "terminals t LEFT JOIN published p ON p.name = 'hotlist' WHERE "
+        "c.state = 'replaced' AND c.replaced_at IS NOT NULL AND "
+        "t.revoked_at IS NULL AND (p.issued_at IS NULL OR p.issued_at < "
+        "c.replaced_at OR t.hotlist_version IS NULL OR t.hotlist_version < "
+        "p.version) "
         "ORDER BY c.replaced_at, c.card_id, t.terminal_id",
         NULL, 0, window_row, &l, NULL);
     if (st != OCP_OK) {

@@ -4,7 +4,7 @@
  * upload of the holder's own tap, a use after the replacement), once each
  * however often they are uploaded; they come off the new card's known
  * values until the desk settles them; the window stays open per terminal
- * until the hotlist is published and the terminal synced after it.  And a
+ * until the hotlist is published and the terminal took it.  And a
  * registry of schema version 1 migrates to 2.
  */
 #include <setjmp.h>
@@ -216,11 +216,20 @@ static void test_debits_and_windows(void **state)
                      OCP_OK);
     open = open_windows(&w); /* published, nobody synced since */
     assert_int_equal(open.n, 2);
+    /* Uploading is not enough: a terminal must take the list. */
     upload_use(&w, T1, 5, 5, 6, 34, NOW + 1100, NOW + 1200);
     open = open_windows(&w);
+    assert_int_equal(open.n, 2);
+    assert_int_equal(ocp_registry_note_hotlist(w.r, T1, 6), OCP_OK);
+    open = open_windows(&w); /* an older list */
+    assert_int_equal(open.n, 2);
+    assert_int_equal(ocp_registry_note_hotlist(w.r, T1, 7), OCP_OK);
+    assert_int_equal(ocp_registry_note_hotlist(w.r, T1, 6), OCP_OK);
+    open = open_windows(&w); /* never backwards */
     assert_int_equal(open.n, 1);
     assert_int_equal(open.terminal[0], T2);
     upload_use(&w, T2, 2, 2, 7, 33, NOW + 1300, NOW + 1400);
+    assert_int_equal(ocp_registry_note_hotlist(w.r, T2, 7), OCP_OK);
     open = open_windows(&w);
     assert_int_equal(open.n, 0);
 
@@ -271,6 +280,8 @@ static void test_migrates_from_v1(void **state)
     assert_int_equal(db_exec(db, "DROP TABLE replacement_debits;"
                                  "ALTER TABLE cards DROP COLUMN "
                                  "carried_counter;"
+                                 "ALTER TABLE terminals DROP COLUMN "
+                                 "hotlist_version;"
                                  "UPDATE meta SET value = '1' WHERE key = "
                                  "'schema_version';"),
                      OCP_OK);

@@ -12,7 +12,7 @@
  * the card at the holder's next visit (`ocp settle`), which marks it
  * applied.  The window in which the old card still works closes terminal
  * by terminal: once the hotlist that lists it is published and the
- * terminal has synced after that.
+ * terminal has taken it.
  *
  *     ocp_registry_debits(r, new_card, 1, on_debit, ctx);   // open ones
  *     ... lower the card's remaining value by their amounts ...
@@ -67,15 +67,25 @@ OCP_API ocp_status ocp_registry_settle_debits(ocp_registry *r,
                                               uint32_t remaining,
                                               int64_t now);
 
+/**
+ * A terminal's sync wrote the published hotlist of that version to the
+ * terminal (`ocp sync --hotlist-out`): from then on it refuses the cards
+ * that list holds.
+ */
+OCP_API ocp_status ocp_registry_note_hotlist(ocp_registry *r,
+                                             uint32_t terminal_id,
+                                             uint32_t version);
+
 /** A terminal that may still accept a replaced card. */
 typedef struct {
-    uint8_t card[8];        /**< the replaced card */
+    uint8_t card[8];          /**< the replaced card */
     int64_t replaced_at;
     uint32_t terminal_id;
     char operator_name[64];
-    int64_t last_sync;      /**< 0: never synced */
-    int64_t published_at;   /**< the hotlist that lists the card; 0: none
-                                 published since the replacement */
+    int64_t last_sync;        /**< 0: never synced */
+    uint32_t hotlist_version; /**< the newest it took; 0: none */
+    int64_t published_at;     /**< the hotlist that lists the card; 0: none
+                                   published since the replacement */
 } ocp_open_window;
 
 typedef int (*ocp_open_window_fn)(void *ctx, const ocp_open_window *w);
@@ -83,7 +93,8 @@ typedef int (*ocp_open_window_fn)(void *ctx, const ocp_open_window *w);
 /**
  * Every (replaced card, terminal) whose window is still open: no hotlist
  * published since the replacement, or the terminal (enrolled, not revoked)
- * has not synced since it was.  In order of replacement, then terminal.
+ * has not taken that hotlist (ocp_registry_note_hotlist) yet.  In order of
+ * replacement, then terminal.
  */
 OCP_API ocp_status ocp_registry_open_windows(ocp_registry *r,
                                              ocp_open_window_fn fn,
