@@ -223,6 +223,10 @@ ocp_status db_begin_read(ocp_db *db);
 ocp_status db_snapshot_export(ocp_db *db, char name[DB_SNAPSHOT_CAP]);
 ocp_status db_snapshot_import(ocp_db *db, const char *name);
 
+/* Cuts every occurrence of secret[0..len-1] out of the handle's last
+ * error (a password that a message might echo). */
+void db_redact_secret(ocp_db *db, const char *secret, size_t len);
+
 /* Whether a transaction is open: a function that groups its own writes
  * opens one only when its caller has not (the caller's then covers it). */
 int db_in_transaction(const ocp_db *db);

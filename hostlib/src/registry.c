@@ -10,6 +10,7 @@
 
 #include "db.h"
 #include "ocp/registry.h"
+#include "ocp/registry_access.h"
 #include "ocp_calendar.h"
 #include "ocp_wire.h"
 #include "registry_internal.h"
@@ -343,7 +344,10 @@ ocp_status ocp_registry_revoke_terminal(ocp_registry *r, uint32_t terminal_id,
                  terminal_id);
         return OCP_E_ARGS;
     }
-    return OCP_OK;
+    /* Its login too, if it has one (ocp/registry_access.h). */
+    return strcmp(ocp_registry_backend(r), "postgresql") == 0
+               ? ocp_registry_terminal_logout(r, terminal_id)
+               : OCP_OK;
 }
 
 struct terminal_state {

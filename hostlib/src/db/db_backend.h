@@ -74,10 +74,6 @@ void db_set_error(ocp_db *db, const char *fmt, ...)
 #endif
     ;
 
-/* Cuts every occurrence of secret[0..len-1] out of db->err (a password
- * that a library message might echo). */
-void db_redact_secret(ocp_db *db, const char *secret, size_t len);
-
 /* Decodes a decimal 64-bit integer spanning exactly s[0..len-1];
  * 0 if it is not one or does not fit. */
 int db_parse_int64(const char *s, size_t len, int64_t *out);
