@@ -6,9 +6,17 @@
  * real pcscd exactly as it would reach a plastic card.  This file is the
  * adapter only: options, the image, and the frame loop.
  *
+ * With --qemu HOST:PORT it is a bridge instead: the applet runs as firmware
+ * on an emulated Cortex-M (firmware/port/cortexm/, under qemu-system-arm),
+ * whose UART speaks the vpcd framing on a TCP port, and ocp-card only
+ * copies frames between vpcd and that port.  It still makes a new image
+ * (the chip reads it through semihosting) but never opens the card itself:
+ * power-up and recovery are the chip's.
+ *
  * Exit codes: 0 stopped by a signal, or vpcd closed with --once;
  * 1 usage or system error; 2 the image is refused (damaged or another format
- * version); 3 the image could not be read or written while serving.
+ * version); 3 the image could not be read or written while serving;
+ * 4 (--qemu) the chip closed its serial port (QEMU stopped or died).
  */
 #include <errno.h>
 #include <signal.h>
@@ -32,6 +40,7 @@
 #define EXIT_USAGE 1
 #define EXIT_IMAGE_REFUSED 2
 #define EXIT_NVM 3
+#define EXIT_CHIP_GONE 4
 
 #define DEFAULT_PORT 35963u
 #define BACKOFF_FIRST_MS 100u
@@ -80,6 +89,10 @@ struct options {
     uint8_t card_id[OCP_CARD_ID_LEN];
     int have_batch_key;
     uint8_t batch_key[OCP_KEY_LEN];
+    /* --qemu: the chip's serial port; NULL when the applet runs here. */
+    const char *qemu_host;
+    unsigned qemu_port;
+    char qemu_host_buf[256];
 };
 
 static void log_at(int level, const char *fmt, ...)
@@ -122,6 +135,10 @@ static void usage(FILE *f)
 "                     35964 = \"Virtual PCD 00 01\")\n"
 "  --once             exit when vpcd closes the connection instead of\n"
 "                     reconnecting (connection attempts are still retried)\n"
+"  --qemu HOST:PORT   bridge mode: the card is the Cortex-M image under\n"
+"                     qemu-system-arm, its UART on this TCP port\n"
+"                     (docs/FIRMWARE.md); frames are copied both ways and\n"
+"                     the image (made here if missing) is only the chip's\n"
 "  -v                 log to stderr; -vv also logs APDU headers and status\n"
 "                     words (never data)\n"
 "  --help             this text\n"
@@ -131,7 +148,8 @@ static void usage(FILE *f)
 "\n"
 "Exit codes: 0 stopped (signal, or vpcd closed with --once); 1 usage or\n"
 "system error; 2 image refused (damaged or other format version); 3 image\n"
-"read or write failed while serving.\n");
+"read or write failed while serving; 4 (--qemu) the chip closed its serial\n"
+"port.\n");
 }
 
 static int hex_nibble(char c)
@@ -172,6 +190,23 @@ static int parse_port(const char *s, unsigned *port)
     return 0;
 }
 
+/* HOST:PORT, split at the last colon. */
+static int parse_host_port(const char *s, struct options *o)
+{
+    const char *colon = strrchr(s, ':');
+    size_t n;
+    if (colon == NULL || colon == s)
+        return -1;
+    n = (size_t)(colon - s);
+    if (n >= sizeof o->qemu_host_buf ||
+        parse_port(colon + 1, &o->qemu_port) != 0)
+        return -1;
+    memcpy(o->qemu_host_buf, s, n);
+    o->qemu_host_buf[n] = '\0';
+    o->qemu_host = o->qemu_host_buf;
+    return 0;
+}
+
 /* Returns 0, or an exit code (-1 for --help: exit 0). */
 static int parse_args(int argc, char **argv, struct options *o)
 {
@@ -185,6 +220,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         int takes_value = !strcmp(a, "--image") || !strcmp(a, "--card-id") ||
                           !strcmp(a, "--batch-key") ||
                           !strcmp(a, "--host") || !strcmp(a, "--port") ||
+                          !strcmp(a, "--qemu") ||
                           !strcmp(a, "--test-exit-after-apdus") ||
                           !strcmp(a, "--test-response-delay-ms");
         if (takes_value && val == NULL) {
@@ -213,6 +249,12 @@ static int parse_args(int argc, char **argv, struct options *o)
         } else if (!strcmp(a, "--port")) {
             if (parse_port(val, &o->port) != 0) {
                 fprintf(stderr, "ocp-card: bad --port '%s'\n", val);
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--qemu")) {
+            if (parse_host_port(val, o) != 0) {
+                fprintf(stderr, "ocp-card: --qemu takes HOST:PORT, not "
+                                "'%s'\n", val);
                 return EXIT_USAGE;
             }
         } else if (!strcmp(a, "--test-exit-after-apdus")) {
@@ -305,6 +347,12 @@ static int open_image(struct options *o, struct ocp_card *card)
         (void)unlink(o->image); /* a half-made card is no card */
         return EXIT_USAGE;
     }
+    if (o->qemu_host != NULL) {
+        /* The chip powers the card up and recovers it, not us: a recovery
+         * here would hide the chip's own after QEMU was killed. */
+        port_host_nvm_close();
+        return 0;
+    }
     st = ocp_card_power_on(card);
     switch (st) {
     case OCP_CARD_OK:
@@ -350,7 +398,29 @@ static void log_command(const uint8_t *c, size_t n)
         log_at(2, "> short command (%u bytes)", (unsigned)n);
 }
 
-enum serve_end { SERVE_CLOSED, SERVE_STOPPED, SERVE_PROTOCOL, SERVE_NVM };
+/* The test hooks of serve(), after the card answered an APDU. */
+static void after_answer(void)
+{
+    if (exit_after_apdus && ++apdus_served == exit_after_apdus) {
+        fprintf(stderr, "ocp-card: test: dying after APDU %lu\n",
+                apdus_served);
+        _exit(9);
+    }
+    if (response_delay_ms) {
+        struct timespec ts;
+        ts.tv_sec = (time_t)(response_delay_ms / 1000);
+        ts.tv_nsec = (long)(response_delay_ms % 1000) * 1000000L;
+        nanosleep(&ts, NULL);
+    }
+}
+
+enum serve_end {
+    SERVE_CLOSED,
+    SERVE_STOPPED,
+    SERVE_PROTOCOL,
+    SERVE_NVM,
+    SERVE_CHIP_GONE /* --qemu: the chip's serial port closed */
+};
 
 /* Powers the card up; any failure now means the image went bad under us. */
 static int power_up(struct ocp_card *card, int *powered)
@@ -437,22 +507,113 @@ static enum serve_end serve(int fd, struct ocp_card *card,
         }
         log_at(2, "< %02X %02X (+%u bytes)", resp[rlen - 2], resp[rlen - 1],
                (unsigned)(rlen - 2));
-        if (exit_after_apdus && ++apdus_served == exit_after_apdus) {
-            /* The card leaves the field with its work done and unsaid. */
-            fprintf(stderr, "ocp-card: test: dying after APDU %lu\n",
-                    apdus_served);
-            _exit(9);
-        }
-        if (response_delay_ms) {
-            struct timespec ts;
-            ts.tv_sec = (time_t)(response_delay_ms / 1000);
-            ts.tv_nsec = (long)(response_delay_ms % 1000) * 1000000L;
-            nanosleep(&ts, NULL);
-        }
+        /* Test hooks: the card may leave the field with its work done and
+         * unsaid. */
+        after_answer();
         r = vpcd_send_frame(fd, resp, rlen);
         OPENSSL_cleanse(resp, rlen);
         if (r != VPCD_OK)
             return SERVE_CLOSED;
+    }
+}
+
+/*
+ * --qemu: serves one vpcd connection by copying frames to the chip and its
+ * answers back.  The chip answers exactly what a card answers (get ATR and
+ * APDUs) and nothing else, so every answered frame is read back before the
+ * next one goes; the chip loses power when vpcd goes away.
+ */
+static enum serve_end serve_qemu(int fd, int chip, const sigset_t *waitmask)
+{
+    static const uint8_t power_off = VPCD_CTRL_OFF;
+    uint8_t cmd[VPCD_MAX_COMMAND];
+    uint8_t resp[VPCD_MAX_COMMAND];
+    enum serve_end end;
+
+    for (;;) {
+        size_t n, rlen = 0;
+        vpcd_result r = vpcd_recv_frame(fd, cmd, &n, waitmask);
+        int answered;
+
+        if (r == VPCD_STOPPED) {
+            end = SERVE_STOPPED;
+            break;
+        }
+        if (r == VPCD_PROTOCOL) {
+            fprintf(stderr, "ocp-card: malformed frame from vpcd; "
+                            "dropping the connection\n");
+            end = SERVE_PROTOCOL;
+            break;
+        }
+        if (r != VPCD_OK) {
+            if (r != VPCD_CLOSED)
+                log_at(1, "receive failed: %s", strerror(errno));
+            end = SERVE_CLOSED;
+            break;
+        }
+        if (n == 1) {
+            log_at(cmd[0] == VPCD_CTRL_ATR ? 2 : 1, "%s",
+                   cmd[0] == VPCD_CTRL_OFF     ? "power off"
+                   : cmd[0] == VPCD_CTRL_ON    ? "power on"
+                   : cmd[0] == VPCD_CTRL_RESET ? "reset"
+                   : cmd[0] == VPCD_CTRL_ATR   ? "ATR requested"
+                                               : "control byte");
+        } else {
+            log_command(cmd, n);
+        }
+        answered = n > 1 || cmd[0] == VPCD_CTRL_ATR;
+        r = vpcd_send_frame(chip, cmd, n);
+        OPENSSL_cleanse(cmd, n); /* commands may carry PINs and keys */
+        if (r != VPCD_OK)
+            return SERVE_CHIP_GONE;
+        if (!answered)
+            continue;
+        r = vpcd_recv_frame(chip, resp, &rlen, waitmask);
+        if (r == VPCD_STOPPED) {
+            end = SERVE_STOPPED;
+            break;
+        }
+        if (r != VPCD_OK)
+            return SERVE_CHIP_GONE;
+        if (n > 1) {
+            if (rlen < 2)
+                return SERVE_CHIP_GONE;
+            log_at(2, "< %02X %02X (+%u bytes)", resp[rlen - 2],
+                   resp[rlen - 1], (unsigned)(rlen - 2));
+            after_answer();
+        }
+        r = vpcd_send_frame(fd, resp, rlen);
+        OPENSSL_cleanse(resp, rlen);
+        if (r != VPCD_OK) {
+            end = SERVE_CLOSED;
+            break;
+        }
+    }
+    /* The card leaves the field with the reader (or with us). */
+    if (vpcd_send_frame(chip, &power_off, 1) != VPCD_OK)
+        return SERVE_CHIP_GONE;
+    return end;
+}
+
+/* --qemu: connects to the chip's serial port, waiting while QEMU starts.
+ * Returns the socket, or -1 when a stop signal came first. */
+static int connect_chip(const struct options *o, const sigset_t *waitmask)
+{
+    unsigned backoff = BACKOFF_FIRST_MS;
+    for (;;) {
+        const char *why = NULL;
+        int fd;
+        if (vpcd_connect(o->qemu_host, o->qemu_port, &fd, &why) == VPCD_OK) {
+            log_at(1, "connected to the chip at %s:%u", o->qemu_host,
+                   o->qemu_port);
+            return fd;
+        }
+        log_at(backoff == BACKOFF_FIRST_MS ? 1 : 3,
+               "cannot connect to the chip at %s:%u: %s", o->qemu_host,
+               o->qemu_port, why);
+        if (vpcd_sleep_ms(backoff, waitmask) != VPCD_OK)
+            return -1;
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
 }
 
@@ -463,7 +624,7 @@ int main(int argc, char **argv)
     struct sigaction sa;
     sigset_t stops, waitmask;
     unsigned backoff = BACKOFF_FIRST_MS;
-    int rc;
+    int rc, chip = -1;
 
     rc = parse_args(argc, argv, &o);
     if (rc != 0)
@@ -487,7 +648,15 @@ int main(int argc, char **argv)
     rc = open_image(&o, &card);
     if (rc != 0)
         return rc;
-    log_at(1, "serving %s on vpcd %s:%u", o.image, o.host, o.port);
+    if (o.qemu_host != NULL) {
+        chip = connect_chip(&o, &waitmask);
+        if (chip < 0)
+            return 0;
+        log_at(1, "bridging vpcd %s:%u to the chip at %s:%u (image %s)",
+               o.host, o.port, o.qemu_host, o.qemu_port, o.image);
+    } else {
+        log_at(1, "serving %s on vpcd %s:%u", o.image, o.host, o.port);
+    }
 
     rc = 0;
     while (!vpcd_stop_requested) {
@@ -508,10 +677,18 @@ int main(int argc, char **argv)
         }
         log_at(1, "connected to vpcd at %s:%u", o.host, o.port);
         backoff = BACKOFF_FIRST_MS;
-        end = serve(fd, &card, &waitmask);
+        end = chip >= 0 ? serve_qemu(fd, chip, &waitmask)
+                        : serve(fd, &card, &waitmask);
         close(fd);
         if (end == SERVE_NVM) {
             rc = EXIT_NVM;
+            break;
+        }
+        if (end == SERVE_CHIP_GONE) {
+            fprintf(stderr, "ocp-card: the chip at %s:%u closed its serial "
+                            "port (QEMU stopped)\n",
+                    o.qemu_host, o.qemu_port);
+            rc = EXIT_CHIP_GONE;
             break;
         }
         if (end == SERVE_STOPPED)
@@ -526,6 +703,8 @@ int main(int argc, char **argv)
         if (vpcd_sleep_ms(backoff, &waitmask) != VPCD_OK)
             break;
     }
+    if (chip >= 0)
+        close(chip);
     OPENSSL_cleanse(&card, sizeof card);
     port_host_nvm_close();
     port_host_crypto_release();

@@ -10,8 +10,11 @@ OCP_PACKAGES_BUILD=(build-essential cmake pkg-config libssl-dev
     libsqlite3-dev sqlite3 libpq-dev)
 OCP_PACKAGES_RUN=(pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard
     softhsm2 postgresql)
-# scripts/test only: the constant-time checks run under valgrind.
-OCP_PACKAGES_TEST=(valgrind)
+# scripts/test only: the constant-time checks run under valgrind; the
+# Cortex-M image is cross-compiled and its tests (label qemu) run it under
+# QEMU's mps2-an385.
+OCP_PACKAGES_TEST=(valgrind gcc-arm-none-eabi libnewlib-arm-none-eabi
+    qemu-system-arm)
 OCP_PACKAGES_FUZZ=(clang libclang-rt-14-dev llvm-14)
 OCP_PACKAGES_FULL=("${OCP_PACKAGES_FUZZ[@]}")
 
