@@ -721,13 +721,13 @@ static void *pass1(void *arg)
         w->failed = OCP_E_NOMEM;
         return NULL;
     }
-    st = db_query(w->r->db,
-                  "SELECT terminal_id, body, signature, batch_no, "
-                  "uploaded_at, id FROM batches WHERE terminal_id % $1 = $2 "
-                  "ORDER BY id",
-                  (db_value[]){db_int((int64_t)w->a->n_workers),
-                               db_int((int64_t)w->index)},
-                  2, batch_row, w, NULL);
+    char sql[200];
+    /* Streamed (db_stream): the numbers go into the text. */
+    snprintf(sql, sizeof sql,
+             "SELECT terminal_id, body, signature, batch_no, uploaded_at, id "
+             "FROM batches WHERE terminal_id %% %zu = %zu ORDER BY id",
+             w->a->n_workers, w->index);
+    st = db_stream(w->r->db, sql, batch_row, w);
     if (st != OCP_OK && w->failed == OCP_OK)
         w->failed = st;
     return NULL;
@@ -736,28 +736,25 @@ static void *pass1(void *arg)
 static void *pass2(void *arg)
 {
     struct worker *w = arg;
-    char sql[400];
-    db_value bounds[2];
-    size_t nb = 0;
+    char sql[400], lo[40] = "", hi[40] = "";
     ocp_status st = hl_cert_checker_new(w->a->ks, &w->checker);
     if (st != OCP_OK) {
         w->failed = st;
         return NULL;
     }
+    /* Streamed (db_stream): the bounds, hex that reg_hex wrote, go into
+     * the text. */
     if (w->lo[0] != '\0')
-        bounds[nb++] = db_text(w->lo);
+        snprintf(lo, sizeof lo, "card_id >= '%s'", w->lo);
     if (w->hi[0] != '\0')
-        bounds[nb++] = db_text(w->hi);
+        snprintf(hi, sizeof hi, "card_id < '%s'", w->hi);
     snprintf(sql, sizeof sql,
              "SELECT terminal_id, seq, card_id, domain, service, amount, "
              "datetime, outcome, counter, remaining, flags, cert FROM uses "
-             "%s%s%s ORDER BY card_id, counter, terminal_id, seq",
-             nb > 0 ? "WHERE " : "",
-             w->lo[0] != '\0' ? "card_id >= $1" : "",
-             w->hi[0] == '\0'   ? ""
-             : w->lo[0] != '\0' ? " AND card_id < $2"
-                                : "card_id < $1");
-    st = db_query(w->r->db, sql, bounds, nb, use_row, w, NULL);
+             "%s%s%s%s ORDER BY card_id, counter, terminal_id, seq",
+             lo[0] || hi[0] ? "WHERE " : "", lo, lo[0] && hi[0] ? " AND " : "",
+             hi);
+    st = db_stream(w->r->db, sql, use_row, w);
     if (st == OCP_OK && w->failed == OCP_OK && w->n_group > 0)
         check_card(w);
     count_done(w, 1);

@@ -593,6 +593,27 @@ ocp_status db_query(ocp_db *db, const char *sql, const db_value *params,
     return OCP_OK;
 }
 
+ocp_status db_stream(ocp_db *db, const char *sql, db_row_fn fn, void *ctx)
+{
+    void *stmt = NULL;
+    ocp_status st;
+    if (db == NULL || sql == NULL)
+        return OCP_E_ARGS;
+    if (db->ops->stream == NULL)
+        return db_query(db, sql, NULL, 0, fn, ctx, NULL);
+    st = db_guard(db);
+    if (st == OCP_OK)
+        st = db_cache_get(db, sql, &stmt);
+    if (st == OCP_OK) {
+        db->busy = 1;
+        st = db->ops->stream(db, stmt, sql, fn, ctx);
+        db->busy = 0;
+    }
+    if (st != OCP_OK)
+        db_failed(db);
+    return st;
+}
+
 static ocp_status db_begin_with(ocp_db *db, const char *sql)
 {
     ocp_status st;

@@ -51,6 +51,9 @@ typedef struct db_ops {
     /* A whole-database copy to the file at path (restore: from it, over
      * this database).  See db_backup() in db.h. */
     ocp_status (*backup)(ocp_db *db, const char *path, int restore);
+    /* db_stream(): stmt is sql prepared; NULL: run it as db_query. */
+    ocp_status (*stream)(ocp_db *db, void *stmt, const char *sql,
+                         db_row_fn fn, void *ctx);
 } db_ops;
 
 struct ocp_db {

@@ -395,4 +395,5 @@ const db_ops db_sqlite_ops = {
     db_sqlite_finalize,
     db_sqlite_run,
     db_sqlite_backup,
+    NULL, /* streams as an ordinary query: rows come one step at a time */
 };
