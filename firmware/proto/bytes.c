@@ -115,3 +115,18 @@ void ocp_wipe(void *p, size_t n)
     while (n--)
         *v++ = 0;
 }
+
+void ocp_move(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    size_t i;
+    if (dst == src || n == 0)
+        return;
+    if (dst < src) {
+        for (i = 0; i < n; i++)
+            dst[i] = src[i];
+    } else {
+        for (i = n; i > 0; i--)
+            dst[i - 1] = src[i - 1];
+    }
+}
+

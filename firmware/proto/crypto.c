@@ -99,7 +99,7 @@ size_t ocp_cbc_encrypt_pad(uint8_t cipher, const uint8_t key[16],
     uint8_t chain[16];
     size_t off;
 
-    memmove(out, in, len);
+    ocp_move(out, in, len); /* in and out may be one buffer */
     out[len] = 0x80;
     memset(out + len + 1, 0, total - len - 1);
     memcpy(chain, iv, 16);

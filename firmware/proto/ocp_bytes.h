@@ -72,5 +72,7 @@ size_t ocp_writer_len(const ocp_writer *w, const uint8_t *start);
 /* Constant-time comparison: 0 when equal.  Wipe: not optimised away. */
 int ocp_ct_compare(const uint8_t *a, const uint8_t *b, size_t n);
 void ocp_wipe(void *p, size_t n);
+/* memmove, for the chip: its C library gives only memcpy and memset. */
+void ocp_move(uint8_t *dst, const uint8_t *src, size_t n);
 
 #endif

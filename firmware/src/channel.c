@@ -48,7 +48,7 @@ uint16_t cmd_select(struct ocp_card *card, card_apdu *a)
      * case 3 and still expect the answer. */
     if (a->len != OCP_AID_LEN || (a->p2 == 0x0C && a->has_le))
         return OCP_SW_WRONG_LENGTH;
-    if (memcmp(a->data, ocp_aid, OCP_AID_LEN) != 0)
+    if (ocp_ct_compare(a->data, ocp_aid, OCP_AID_LEN) != 0)
         return OCP_SW_FILE_NOT_FOUND;
     if (a->p2 == 0x0C)
         return OCP_SW_OK;

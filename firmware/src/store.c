@@ -149,7 +149,7 @@ ocp_card_status store_open(struct ocp_card *card)
     if (page_read(HEADER_PAGE, buf) != 0)
         return OCP_CARD_NVM_FAILURE;
     if (ocp_crc32(buf, PAGE - 4) != ocp_get_be32(buf + PAGE - 4) ||
-        memcmp(buf, FORMAT_MAGIC, 4) != 0)
+        ocp_ct_compare(buf, (const uint8_t *)FORMAT_MAGIC, 4) != 0)
         return OCP_CARD_NO_IMAGE;
     if (buf[4] != FORMAT_VERSION)
         return OCP_CARD_BAD_VERSION;

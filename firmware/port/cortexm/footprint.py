@@ -9,13 +9,13 @@ and the call graph GCC wrote for every object (-fcallgraph-info=su: one
 - flash (text + rodata + the initial values of .data) and RAM (.data,
   .bss, the stack reserved), split by component;
 - the worst-case stack: the deepest path of frames from reset_handler,
-  following every call (the ports are bound at link time, so the graph
-  is complete) and the applet's command table for its one indirect call.
+  following every call (the ports are bound at link time and the applet
+  dispatches with a switch, so the graph is complete).
 
 Fails (exit 1) on what the firmware rules forbid: floating point,
-recursion, a frame of dynamic size, an indirect call anywhere else than
-the applet's command table, or a worst-case stack larger than the stack
-the linker script reserves.
+recursion, a frame of dynamic size, any indirect call (a function
+pointer), or a worst-case stack larger than the stack the linker script
+reserves.
 """
 import argparse
 import collections
@@ -62,16 +62,6 @@ def parse_callgraph(objdir):
                 if m:
                     edges[m.group(1)].add(m.group(2))
     return frames, qualifier, edges
-
-
-def command_table(dispatch_c):
-    """The handlers of the applet's command table (dispatch.c)."""
-    text = open(dispatch_c, encoding="utf-8").read()
-    table = re.search(r"commands\[\]\s*=\s*\{(.*?)\n\};", text, re.S)
-    if not table:
-        return []
-    return re.findall(r"\{\s*\w+\s*,\s*\d+\s*,\s*\w+\s*,\s*(\w+)\s*\}",
-                      table.group(1))
 
 
 def worst_stack(root, frames, edges, resolve, problems):
@@ -174,7 +164,6 @@ def main():
     ap.add_argument("--nm", required=True)
     ap.add_argument("--size", required=True)
     ap.add_argument("--objects", required=True)
-    ap.add_argument("--dispatch", required=True)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
 
@@ -186,14 +175,9 @@ def main():
     defined = {}
     for title in frames:
         defined.setdefault(short(title), []).append(title)
-    handlers = command_table(a.dispatch)
-    if not handlers:
-        problems.append("command table not found in " + a.dispatch)
 
     def resolve(caller, callee):
         if callee == "__indirect_call":
-            if short(caller) == "ocp_card_process":
-                return [t for h in handlers for t in defined.get(h, [h])]
             problems.append("function pointer called in " + short(caller))
             return []
         if callee in frames:
@@ -249,8 +233,7 @@ def main():
         own = frames.get(fn, LIBGCC_FRAME)
         out.append("  %4d  %s" % (own, short(fn)))
     out.append("C library functions linked (libc_min.c): " + " ".join(libc))
-    out.append("indirect calls: ocp_card_process -> the command table "
-               "(%d handlers)" % len(handlers))
+    out.append("indirect calls: none")
     report = "\n".join(out) + "\n"
     sys.stdout.write(report)
     with open(a.out, "w", encoding="utf-8") as f:
