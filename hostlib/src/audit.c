@@ -923,6 +923,7 @@ static void split_cards(struct audit *a)
 static void merge_sums(struct audit *a)
 {
     size_t k, i;
+    a->sum->threads = (uint32_t)a->n_workers;
     for (k = 0; k < a->n_workers; k++) {
         const ocp_audit_summary *s = &a->workers[k].sum;
         a->sum->records += s->records;

@@ -51,6 +51,7 @@ typedef struct {
     uint64_t batches;
     uint64_t cards;
     uint64_t findings[OCP_FINDING_KINDS];
+    uint32_t threads;       /**< that read the registry at once */
 } ocp_audit_summary;
 
 typedef void (*ocp_finding_fn)(void *ctx, const ocp_finding *f);

@@ -681,7 +681,12 @@ ocp_status db_snapshot_import(ocp_db *db, const char *name)
         if (!isxdigit((unsigned char)name[i]) && name[i] != '-')
             return OCP_E_ARGS;
     snprintf(sql, sizeof sql, db->ops->snapshot_import_fmt, name);
-    return db_exec(db, sql);
+    /* Not db_exec: emptying the statement cache would send DEALLOCATEs,
+     * and SET TRANSACTION SNAPSHOT must come before any other statement
+     * of the transaction. */
+    if (db->busy || db->tx_failed)
+        return OCP_E_ARGS;
+    return db->ops->exec(db, sql);
 }
 
 ocp_status db_commit(ocp_db *db)
