@@ -26,8 +26,11 @@ enum {
     EXIT_TIMEOUT = 10,   /* the card or reader did not answer in time */
     EXIT_REGISTRY = 11,  /* the registry cannot be reached, or failed */
     EXIT_FINDINGS = 12,  /* the audit found problems */
-    EXIT_REFUSED = 13    /* the registry refused this terminal, or a
-                            signature (batch, hotlist) does not verify */
+    EXIT_REFUSED = 13,   /* the registry refused this terminal or clerk
+                            (or an approval), or a signature (batch,
+                            hotlist) does not verify */
+    EXIT_APPROVAL = 14   /* a second clerk must approve: the request is
+                            recorded, the card untouched */
 };
 
 struct cli {
@@ -42,7 +45,9 @@ struct cli {
     int quiet;           /* -q: errors only */
     char pin[9];         /* a PIN already read, for the kiosk session */
     const char *db;      /* --db URI, else OCP_DB, else the default */
-    int db_given;        /* --db or OCP_DB was set: the desk records cards */
+    int db_given;        /* --db or OCP_DB was set: the desk records cards,
+                            a clerk logs in, the trail is written */
+    const char *clerk;   /* --clerk LOGIN, else OCP_CLERK; NULL: none */
 };
 
 /* The registry everyone uses when neither --db nor OCP_DB names one. */
@@ -73,6 +78,13 @@ int cli_parse_entitlement(const char *spec, uint16_t from, uint16_t to,
 /* The holder's PIN: from OCP_PIN, else asked on the terminal without echo,
  * else one line of standard input.  0, or -1 with a message. */
 int cli_read_pin(const char *prompt, char out[9]);
+/* Asks on the terminal without echo; out is the line without its newline.
+ * 0, or -1. */
+int cli_ask_hidden(const char *prompt, char *out, size_t cap);
+/* A secret from the environment variable env, else asked without echo on
+ * a terminal (never read from a pipe).  0, or -1 with a message. */
+int cli_read_secret(const char *env, const char *prompt, char *out,
+                    size_t cap);
 /* Connect, open the key store and a session as `role` (PIN verified for
  * the kiosk).  On failure prints why and returns the exit code. */
 int cli_open(struct cli *c, uint8_t role, ocp_transport **t,
@@ -112,14 +124,17 @@ int cli_registry_open(struct cli *c, ocp_registry **r);
  * EXIT_REFUSED for a refused terminal or signature, EXIT_REGISTRY for the
  * database, EXIT_USAGE for a bad argument, else EXIT_FAILURE_. */
 int cli_registry_fail(ocp_registry *r, const char *what, ocp_status st);
-/* After `ocp issue` with --db or OCP_DB: the card goes into the registry
- * (so the audit knows its suite and transaction-key version).  0, or the
- * exit code with a message. */
 /* Checks a hotlist file's issuer signature with the --keys store (either
  * suite's key); *version is the file's.  0, or the exit code with a
  * message: EXIT_REFUSED when the signature does not verify. */
 int cli_verify_hotlist(struct cli *c, const char *path, uint32_t *version);
+/* After `ocp issue` with --db or OCP_DB: the card goes into the registry
+ * (so the audit knows its suite and transaction-key version).  0, or the
+ * exit code with a message. */
 int cli_record_issued(struct cli *c, const ocp_issue_request *req,
                       const ocp_select_info *info);
+/* ocp registry clerk|approve|approvals|trail|set (cli/registry_desk.c):
+ * argv[0] is the verb. */
+int cli_registry_desk(struct cli *c, int argc, char **argv);
 
 #endif

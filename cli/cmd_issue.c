@@ -9,14 +9,16 @@
  * 0x0401:assistive:balance:500000.  The category and grade come from the
  * last two digits of the certificate number.
  *
- * With --db URI (or OCP_DB) the issued card is also recorded in the
- * registry, for the audit (docs/BACKOFFICE.md).
+ * With --db URI (or OCP_DB) a clerk with the issue permission logs in
+ * first, and the issued card is also recorded in the registry, for the
+ * audit (docs/BACKOFFICE.md), and in the desk trail.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clerk.h"
 #include "cli.h"
 #include "ocp/holder.h"
 #include "ocp/wire.h"
@@ -66,6 +68,7 @@ int cmd_issue(struct cli *c, int argc, char **argv)
     const char *catalogue = getenv("OCP_CATALOGUE");
     int o, rc = EXIT_OK;
     size_t cert_len;
+    struct desk d;
 
     memset(&req, 0, sizeof req);
     req.suite = OCP_SUITE_AES;
@@ -116,9 +119,13 @@ int cmd_issue(struct cli *c, int argc, char **argv)
                             "--catalogue FILE or OCP_CATALOGUE\n");
             return EXIT_USAGE;
         }
-        return holder_file ? issue_holder_file(c, holder_file, catalogue,
-                                               req.pin)
-                           : issue_batch(c, batch_file, catalogue);
+        if ((rc = desk_login(c, &d, "issue", "issue")) != EXIT_OK)
+            return rc;
+        rc = holder_file ? issue_holder_file(c, &d, holder_file, catalogue,
+                                             req.pin)
+                         : issue_batch(c, &d, batch_file, catalogue);
+        desk_close(&d);
+        return rc;
     }
     cert_len = strlen(req.holder.cert_no);
     if (!req.holder.name[0] || cert_len != OCP_CERT_NO_LEN || !req.pin[0] ||
@@ -143,9 +150,13 @@ int cmd_issue(struct cli *c, int argc, char **argv)
     req.entitlements = ents;
     req.n_entitlements = n_specs;
 
+    if ((rc = desk_login(c, &d, "issue", "issue")) != EXIT_OK)
+        return rc;
     st = cli_keystore(c, &ks);
-    if (st != OCP_OK)
+    if (st != OCP_OK) {
+        desk_close(&d);
         return cli_fail("opening the key store", st);
+    }
     st = cli_connect(c, &t);
     if (st != OCP_OK) {
         rc = cli_fail("connecting", st);
@@ -169,9 +180,16 @@ int cmd_issue(struct cli *c, int argc, char **argv)
         printf(" (%s, %zu entitlements), active\n",
                req.suite == OCP_SUITE_SM ? "SM" : "AES", n_specs);
     }
+    {
+        int trailed = desk_record(c, &d, info.card_id,
+                                  desk_issue_detail(&req));
+        if (rc == EXIT_OK)
+            rc = trailed;
+    }
 out:
     ocp_secret_wipe(req.pin, sizeof req.pin);
     ocp_keystore_close(ks);
     cli_close(t, NULL, NULL);
+    desk_close(&d);
     return rc;
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clerk.h"
 #include "cli.h"
 #include "ocp/keyfile.h"
 #include "ocp/pkcs11.h"
@@ -212,19 +213,35 @@ int cmd_keys(struct cli *c, int argc, char **argv)
         EVP_PKEY_free(key);
     } else if (strcmp(verb, "card") == 0 && optind == argc) {
         ocp_transport *t = NULL;
+        ocp_select_info info;
         unsigned changed = 0;
+        struct desk d;
+        /* It changes the card's keys: with a registry, a clerk who may
+         * issue, and a row in the trail. */
+        rc = desk_login(c, &d, "keys", "issue");
+        if (rc != EXIT_OK) {
+            ocp_keystore_close(ks);
+            return rc;
+        }
         st = cli_connect(c, &t);
+        if (st == OCP_OK)
+            st = ocp_select(t, &info);
         if (st == OCP_OK)
             st = ocp_update_card_keys(t, ks, c->terminal_id, cli_now(),
                                       &changed);
         cli_close(t, NULL, NULL);
         if (st != OCP_OK)
             rc = cli_fail("changing the card's keys", st);
-        else if (c->json)
-            printf("{\"changed\":%u}\n", changed);
-        else if (!c->quiet)
-            printf("%u key%s changed on the card\n", changed,
-                   changed == 1 ? "" : "s");
+        else {
+            if (c->json)
+                printf("{\"changed\":%u}\n", changed);
+            else if (!c->quiet)
+                printf("%u key%s changed on the card\n", changed,
+                       changed == 1 ? "" : "s");
+            rc = desk_record(c, &d, info.card_id,
+                             json_pack("{s:i}", "keys_changed", (int)changed));
+        }
+        desk_close(&d);
     } else if (strcmp(verb, "batch") == 0 && optind == argc - 1 &&
                strlen(argv[optind]) == 8) {
         uint8_t id[4], key[16];

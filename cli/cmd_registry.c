@@ -12,6 +12,8 @@
  *   ocp --db URI registry backup FILE
  *   ocp --db URI registry restore FILE --yes
  *   ocp --db URI registry purge
+ *   ocp --db URI [--clerk LOGIN] registry clerk|approve|approvals|trail|set
+ *       (cli/registry_desk.c)
  *
  * Times shown are the registry's (the database server's clock), in UTC.
  */
@@ -164,27 +166,6 @@ static int parse_terminal_id(const char *s, uint32_t *id)
     return 0;
 }
 
-/* "2026-11-29T09:21:36Z", or "-" for 0 (never). */
-static void fmt_time(int64_t t, char out[24])
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (t == 0 || gmtime_r(&tt, &tm) == NULL) {
-        snprintf(out, 24, "-");
-        return;
-    }
-    strftime(out, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static json_t *json_time(int64_t t)
-{
-    char buf[24];
-    if (t == 0)
-        return json_null();
-    fmt_time(t, buf);
-    return json_string(buf);
-}
-
 static json_t *json_terminal_id(uint32_t id)
 {
     char buf[12];
@@ -207,6 +188,13 @@ static void usage(FILE *f)
             "       ocp [--db URI] registry backup FILE\n"
             "       ocp [--db URI] registry restore FILE --yes\n"
             "       ocp [--db URI] registry purge\n"
+            "       ocp [--db URI] [--clerk LOGIN] registry clerk add|list|"
+            "disable ...\n"
+            "       ocp [--db URI] --clerk LOGIN registry approve N | "
+            "approvals\n"
+            "       ocp [--db URI] --clerk LOGIN registry trail [--card ID]\n"
+            "       ocp [--db URI] --clerk LOGIN registry set "
+            "approval-threshold FEN\n"
             "The registry is --db URI, else $OCP_DB, else " CLI_DEFAULT_DB
             ".\n"
             "enrol writes the terminal's private key to FILE (0600, must "
@@ -217,7 +205,9 @@ static void usage(FILE *f)
             "pg_dump's\ncustom format); restore replaces everything in the "
             "registry with FILE.\npurge applies the retention rule: records, "
             "actions and access-log entries\nolder than retention_days go, "
-            "holders whose cards all ended are\npseudonymised.\n");
+            "holders whose cards all ended are\npseudonymised.  "
+            "ocp registry clerk --help: clerks, approvals, the desk "
+            "trail.\n");
 }
 
 static int do_backup(struct cli *c, const char *path, int restore)
@@ -339,7 +329,7 @@ static int do_enrol(struct cli *c, uint32_t id, const char *operator_name,
         json_object_set_new(v, "kind", json_string(kind));
         json_object_set_new(v, "suite", json_string(out_suite_name(suite)));
         json_object_set_new(v, "key_file", json_string(key_out));
-        json_object_set_new(v, "enrolled_at", json_time(now));
+        json_object_set_new(v, "enrolled_at", out_time(now));
         out_print(1, v, NULL);
     } else if (!c->quiet) {
         printf("terminal %08X enrolled: %s of %s, %s key in %s\n", id, kind,
@@ -395,9 +385,9 @@ static int list_row(void *ctx, const ocp_registry_terminal *t)
         json_object_set_new(v, "terminal_id", json_terminal_id(t->terminal_id));
         json_object_set_new(v, "operator", json_string(t->operator_name));
         json_object_set_new(v, "kind", json_string(t->kind));
-        json_object_set_new(v, "enrolled_at", json_time(t->enrolled_at));
-        json_object_set_new(v, "revoked_at", json_time(t->revoked_at));
-        json_object_set_new(v, "last_sync", json_time(t->last_sync));
+        json_object_set_new(v, "enrolled_at", out_time(t->enrolled_at));
+        json_object_set_new(v, "revoked_at", out_time(t->revoked_at));
+        json_object_set_new(v, "last_sync", out_time(t->last_sync));
         json_object_set_new(v, "clock_offset_s",
                             t->clock_known ? json_integer(t->clock_offset_s)
                                            : json_null());
@@ -407,9 +397,9 @@ static int list_row(void *ctx, const ocp_registry_terminal *t)
             printf("%-10s  %-16s %-9s  %-20s  %-20s  %-20s  %s\n", "TERMINAL",
                    "OPERATOR", "KIND", "ENROLLED", "REVOKED", "LAST SYNC",
                    "CLOCK");
-        fmt_time(t->enrolled_at, enrolled);
-        fmt_time(t->revoked_at, revoked);
-        fmt_time(t->last_sync, synced);
+        out_utc(t->enrolled_at, enrolled);
+        out_utc(t->revoked_at, revoked);
+        out_utc(t->last_sync, synced);
         if (t->clock_known)
             snprintf(clock, sizeof clock, "%+llds",
                      (long long)t->clock_offset_s);
@@ -569,6 +559,10 @@ int cmd_registry(struct cli *c, int argc, char **argv)
         usage(stdout);
         return EXIT_OK;
     }
+    if (strcmp(verb, "clerk") == 0 || strcmp(verb, "approve") == 0 ||
+        strcmp(verb, "approvals") == 0 || strcmp(verb, "trail") == 0 ||
+        strcmp(verb, "set") == 0)
+        return cli_registry_desk(c, argc - 1, argv + 1);
     /* "terminal" and "publish" take a second word before their options. */
     nargs = 1;
     if ((strcmp(verb, "terminal") == 0 || strcmp(verb, "publish") == 0) &&

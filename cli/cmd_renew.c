@@ -8,13 +8,15 @@
  * the new one issued with the same holder and what is left on the old
  * one, then the old card is terminated.  Repeating the command after an
  * interruption finishes the job.  The new card's PIN comes from OCP_PIN or
- * the terminal.
+ * the terminal.  With a registry a clerk with the lifecycle permission
+ * logs in first; the trail row is the card the holder leaves with.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clerk.h"
 #include "cli.h"
 #include "ocp/pcsc.h"
 #include "ocp/wire.h"
@@ -39,8 +41,10 @@ int cmd_renew(struct cli *c, int argc, char **argv)
     uint16_t new_expiry, today = (uint16_t)(cli_now() / 1440u);
     ocp_transport *t = NULL, *t2 = NULL;
     ocp_keystore *ks = NULL;
-    ocp_select_info info;
+    ocp_select_info info, old_info;
     ocp_status st;
+    struct desk d;
+    json_t *v;
     int o, rc = EXIT_OK;
 
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -74,9 +78,13 @@ int cmd_renew(struct cli *c, int argc, char **argv)
     } else {
         new_expiry = (uint16_t)(today + years * 365 + years / 4);
     }
+    if ((rc = desk_login(c, &d, "renew", "lifecycle")) != EXIT_OK)
+        return rc;
     st = cli_keystore(c, &ks);
-    if (st != OCP_OK)
+    if (st != OCP_OK) {
+        desk_close(&d);
         return cli_fail("opening the key store", st);
+    }
     st = cli_connect(c, &t);
     if (st != OCP_OK) {
         rc = cli_fail("connecting", st);
@@ -100,6 +108,14 @@ int cmd_renew(struct cli *c, int argc, char **argv)
             rc = EXIT_USAGE;
             goto out;
         }
+        /* The old card's id, for the trail: a SELECT changes nothing. */
+        memset(&old_info, 0, sizeof old_info);
+        st = ocp_select(t, &old_info);
+        if (st != OCP_OK) {
+            ocp_secret_wipe(pin, sizeof pin);
+            rc = cli_fail("reading the old card", st);
+            goto out;
+        }
         st = ocp_renew_onto(t, t2, ks, new_expiry, pin, c->terminal_id,
                             cli_now(), &info);
         ocp_secret_wipe(pin, sizeof pin);
@@ -107,7 +123,7 @@ int cmd_renew(struct cli *c, int argc, char **argv)
     if (st != OCP_OK) {
         rc = cli_fail("renewing", st);
     } else {
-        json_t *v = json_object();
+        v = json_object();
         json_object_set_new(v, "card_id", out_hex(info.card_id, 8));
         json_object_set_new(v, "expiry_date", out_date(new_expiry));
         json_object_set_new(v, "onto_new_card", json_boolean(onto != NULL));
@@ -120,9 +136,16 @@ int cmd_renew(struct cli *c, int argc, char **argv)
                    onto ? " (the old card is terminated)" : "");
             json_decref(v);
         }
+        v = json_object();
+        json_object_set_new(v, "expiry_date", out_date(new_expiry));
+        if (onto)
+            json_object_set_new(v, "renewed_from",
+                                out_hex(old_info.card_id, 8));
+        rc = desk_record(c, &d, info.card_id, v);
     }
 out:
     cli_close(t, ks, NULL);
     cli_close(t2, NULL, NULL);
+    desk_close(&d);
     return rc;
 }

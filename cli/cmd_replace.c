@@ -13,13 +13,15 @@
  * windows kept and the remaining units carried over.  The blank card in the
  * reader is issued with them; then, in one registry transaction, the old
  * card is marked replaced by it and put on the registry's hotlist; then the
- * new card is recorded as `issue --db` records one.
+ * new card is recorded as `issue --db` records one.  A clerk with the issue
+ * permission logs in first; the trail row is the new card's.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clerk.h"
 #include "cli.h"
 #include "ocp/holder.h"
 #include "ocp/wire.h"
@@ -141,7 +143,8 @@ int cmd_replace(struct cli *c, int argc, char **argv)
     ocp_entitlement *ents = NULL;
     ocp_transport *t = NULL;
     ocp_keystore *ks = NULL;
-    ocp_registry *r = NULL;
+    ocp_registry *r = NULL; /* the desk's (d.r) */
+    struct desk d;
     const char *holder_file = NULL, *catalogue = getenv("OCP_CATALOGUE");
     uint8_t old_id[8];
     int have_old = 0, o, rc;
@@ -154,6 +157,7 @@ int cmd_replace(struct cli *c, int argc, char **argv)
     char why[96], old_hex[17];
 
     memset(&req, 0, sizeof req);
+    memset(&d, 0, sizeof d);
     req.suite = OCP_SUITE_AES;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         int holder = cli_holder_option("ocp replace", o, optarg, &req);
@@ -234,8 +238,9 @@ int cmd_replace(struct cli *c, int argc, char **argv)
     /* What the registry knows, before the blank card is touched: an
      * unknown or already replaced old card stops here, with nothing
      * issued. */
-    if ((rc = cli_registry_open(c, &r)) != 0)
+    if ((rc = desk_login(c, &d, "replace", "issue")) != 0)
         goto out;
+    r = d.r;
     st = ocp_registry_known_entitlements(r, old_id, &ents, &n);
     if (st != OCP_OK) {
         rc = cli_registry_fail(r, "the old card", st);
@@ -306,10 +311,20 @@ int cmd_replace(struct cli *c, int argc, char **argv)
     }
     json_object_set_new(v, "entitlements", list);
     out_print(c->json, v, text_replaced);
+    {
+        json_t *detail = desk_issue_detail(&req);
+        int trailed;
+        json_object_set_new(detail, "replaces", json_string(old_hex));
+        json_object_set_new(detail, "old_card_replaced",
+                            json_boolean(st == OCP_OK));
+        trailed = desk_record(c, &d, info.card_id, detail);
+        if (rc == 0)
+            rc = trailed;
+    }
 out:
     ocp_secret_wipe(req.pin, sizeof req.pin);
     free(ents);
-    ocp_registry_close(r);
+    desk_close(&d);
     ocp_keystore_close(ks);
     cli_close(t, NULL, NULL);
     return rc;

@@ -1,10 +1,12 @@
 /*
  * ocp block, unblock, terminate: the issuer moves a card along its life
  * cycle (docs/PROTOCOL.md 2.4).  Terminate asks for --yes: it is final.
+ * With a registry a clerk with the lifecycle permission logs in first.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "clerk.h"
 #include "cli.h"
 #include "ocp/wire.h"
 #include "output.h"
@@ -18,6 +20,7 @@ static int set_state(struct cli *c, int argc, char **argv, const char *cmd,
     ocp_select_info info;
     int rc, yes = 0, i;
     ocp_status st;
+    struct desk d;
     json_t *v;
 
     for (i = 1; i < argc; i++) {
@@ -38,9 +41,14 @@ static int set_state(struct cli *c, int argc, char **argv, const char *cmd,
         fprintf(stderr, "ocp %s: this cannot be undone; add --yes\n", cmd);
         return EXIT_USAGE;
     }
-    rc = cli_open(c, OCP_ROLE_ISSUER, &t, &ks, &s, &info);
+    rc = desk_login(c, &d, cmd, "lifecycle");
     if (rc != EXIT_OK)
         return rc;
+    rc = cli_open(c, OCP_ROLE_ISSUER, &t, &ks, &s, &info);
+    if (rc != EXIT_OK) {
+        desk_close(&d);
+        return rc;
+    }
     st = ocp_set_state(s, target);
     if (st == OCP_E_CARD_STATUS) {
         fprintf(stderr, "ocp %s: a %s card cannot be made %s\n", cmd,
@@ -60,8 +68,13 @@ static int set_state(struct cli *c, int argc, char **argv, const char *cmd,
                    out_state_name(target));
             json_decref(v);
         }
+        rc = desk_record(c, &d, info.card_id,
+                         json_pack("{s:s,s:s}", "from",
+                                   out_state_name(info.state), "to",
+                                   out_state_name(target)));
     }
     cli_close(t, ks, s);
+    desk_close(&d);
     return rc;
 }
 

@@ -3,12 +3,16 @@
  * atomic card command.  Fields not given keep their value.
  *
  *   ocp --keys URI update [--name NAME] [--cert NUMBER] [--district CODE]
+ *
+ * With a registry a clerk with the issue permission logs in first; the
+ * trail names the fields changed, never their values.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clerk.h"
 #include "cli.h"
 #include "ocp/wire.h"
 #include "output.h"
@@ -25,8 +29,10 @@ int cmd_update(struct cli *c, int argc, char **argv)
     ocp_transport *t;
     ocp_keystore *ks;
     ocp_session *s;
+    ocp_select_info info;
     ocp_holder h;
     ocp_status st;
+    struct desk d;
     int o, rc;
 
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -60,9 +66,14 @@ int cmd_update(struct cli *c, int argc, char **argv)
                 OCP_NAME_MAX);
         return EXIT_USAGE;
     }
-    rc = cli_open(c, OCP_ROLE_ISSUER, &t, &ks, &s, NULL);
+    rc = desk_login(c, &d, "update", "issue");
     if (rc != EXIT_OK)
         return rc;
+    rc = cli_open(c, OCP_ROLE_ISSUER, &t, &ks, &s, &info);
+    if (rc != EXIT_OK) {
+        desk_close(&d);
+        return rc;
+    }
     st = ocp_read_holder(s, &h);
     ocp_session_close(s);
     s = NULL;
@@ -86,6 +97,18 @@ int cmd_update(struct cli *c, int argc, char **argv)
         printf("holder record updated and re-signed\n");
     }
     memset(&h, 0, sizeof h);
+    if (st == OCP_OK) {
+        json_t *fields = json_array();
+        if (name)
+            json_array_append_new(fields, json_string("name"));
+        if (cert)
+            json_array_append_new(fields, json_string("cert"));
+        if (district)
+            json_array_append_new(fields, json_string("district"));
+        rc = desk_record(c, &d, info.card_id,
+                         json_pack("{s:o}", "fields", fields));
+    }
     cli_close(t, ks, s);
+    desk_close(&d);
     return rc;
 }

@@ -77,8 +77,8 @@ static int complete_request(struct cli *c, ocp_issue_request *req)
     return 0;
 }
 
-int issue_holder_file(struct cli *c, const char *path, const char *catalogue,
-                      const char *pin)
+int issue_holder_file(struct cli *c, struct desk *d, const char *path,
+                      const char *catalogue, const char *pin)
 {
     ocp_catalogue *cat = NULL;
     ocp_issue_request req;
@@ -112,8 +112,12 @@ int issue_holder_file(struct cli *c, const char *path, const char *catalogue,
     if (st != OCP_OK) {
         rc = cli_fail("issuing the card", st);
     } else {
+        int recorded;
         rc = cli_record_issued(c, &req, &info);
         report_issued(c, &req, &info, 0, 0);
+        recorded = desk_record(c, d, info.card_id, desk_issue_detail(&req));
+        if (rc == 0)
+            rc = recorded;
     }
     memset(&req, 0, sizeof req);
     cli_close(t, ks, NULL);
@@ -235,7 +239,8 @@ static void wait_removal(struct cli *c)
     }
 }
 
-int issue_batch(struct cli *c, const char *path, const char *catalogue)
+int issue_batch(struct cli *c, struct desk *d, const char *path,
+                const char *catalogue)
 {
     ocp_catalogue *cat = NULL;
     ocp_csv *csv = NULL;
@@ -320,9 +325,10 @@ int issue_batch(struct cli *c, const char *path, const char *catalogue)
             st = OCP_E_IO;
         if (st == OCP_OK) {
             int recorded = cli_record_issued(c, &req, &info);
+            int trailed;
             issued++;
             /* Issued all the same: the batch goes on, and the exit code
-             * tells that the registry lacks a card. */
+             * tells that the registry lacks a card or its trail row. */
             if (recorded != 0) {
                 fprintf(stderr, "[%zu/%zu] card issued but not recorded in "
                                 "the registry\n",
@@ -330,6 +336,9 @@ int issue_batch(struct cli *c, const char *path, const char *catalogue)
                 rc = recorded;
             }
             report_issued(c, &req, &info, row, rows);
+            trailed = desk_record(c, d, info.card_id, desk_issue_detail(&req));
+            if (trailed != 0)
+                rc = trailed;
         } else {
             failed++;
             fprintf(stderr, "[%zu/%zu] %s: %s\n", row, rows, req.holder.name,

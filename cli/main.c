@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,7 +43,7 @@ static const struct {
     {"terminal", cmd_terminal, "a validator or counter loop"},
     {"hotlist", cmd_hotlist, "keep the list of stopped cards; sign, verify"},
     {"keys", cmd_keys, "create, list and rotate keys; export public parts"},
-    {"registry", cmd_registry, "the back office: schema, terminals, published files"},
+    {"registry", cmd_registry, "the back office: schema, terminals, clerks, trail"},
     {"sync", cmd_sync, "a terminal uploads its journal, downloads the hotlist"},
     {"audit", cmd_audit, "verify every uploaded record; find fraud and gaps"},
     {"report", cmd_report, "settlement per operator and service for a period"},
@@ -65,6 +64,10 @@ static void usage(FILE *f)
                "  --terminal-id ID         this desk's or terminal's id\n"
                "  --db URI                 the registry: sqlite:PATH or postgresql://...\n"
                "                           (default $OCP_DB, else " CLI_DEFAULT_DB ")\n"
+               "  --clerk LOGIN            the clerk at the desk (default $OCP_CLERK);\n"
+               "                           with --db or OCP_DB, commands that change a\n"
+               "                           card need one (password: $OCP_CLERK_PASSWORD\n"
+               "                           or asked)\n"
                "  -q, --quiet              print errors only\n"
                "  -v, --verbose            more detail on stderr\n"
                "  -h, --help               this help; COMMAND --help for a command\n\n"
@@ -77,8 +80,10 @@ static void usage(FILE *f)
                "failed, 9 card refused or answered nonsense,\n10 the card did "
                "not answer within --card-timeout, 11 the registry cannot be\n"
                "reached or failed, 12 the audit found problems, 13 the "
-               "registry refused the\nterminal (unknown or revoked) or a "
-               "signature does not verify.\n");
+               "registry refused the\nterminal or the clerk (unknown, "
+               "wrong password, disabled, not allowed) or\nan approval, or a "
+               "signature does not verify, 14 a second clerk must\napprove "
+               "(the request is recorded, the card untouched).\n");
 }
 
 int main(int argc, char **argv)
@@ -92,6 +97,7 @@ int main(int argc, char **argv)
         {"card-timeout", required_argument, NULL, 'C'},
         {"terminal-id", required_argument, NULL, 'T'},
         {"db", required_argument, NULL, 'D'},
+        {"clerk", required_argument, NULL, 'K'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -107,6 +113,9 @@ int main(int argc, char **argv)
     c.db_given = c.db != NULL && c.db[0] != '\0';
     if (!c.db_given)
         c.db = CLI_DEFAULT_DB;
+    c.clerk = getenv("OCP_CLERK");
+    if (c.clerk != NULL && c.clerk[0] == '\0')
+        c.clerk = NULL;
     /* Global options stop at the command name. */
     while ((o = getopt_long(argc, argv, "+r:vqh", opts, NULL)) != -1) {
         switch (o) {
@@ -163,6 +172,13 @@ int main(int argc, char **argv)
             }
             c.db = optarg;
             c.db_given = 1;
+            break;
+        case 'K':
+            if (optarg[0] == '\0') {
+                fprintf(stderr, "ocp: --clerk needs a login\n");
+                return EXIT_USAGE;
+            }
+            c.clerk = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -273,36 +289,6 @@ ocp_status cli_connect(struct cli *c, ocp_transport **t)
     return st;
 }
 
-/* The key file's passphrase: OCP_KEY_PASSPHRASE, else asked without echo. */
-static int read_passphrase(char *out, size_t cap)
-{
-    const char *env = getenv("OCP_KEY_PASSPHRASE");
-    struct termios old, quiet;
-    size_t n;
-    if (env != NULL) {
-        if (strlen(env) >= cap)
-            return -1;
-        strcpy(out, env);
-        return 0;
-    }
-    if (!isatty(STDIN_FILENO)) {
-        fprintf(stderr, "ocp: set OCP_KEY_PASSPHRASE or run on a terminal\n");
-        return -1;
-    }
-    fprintf(stderr, "key file passphrase: ");
-    tcgetattr(STDIN_FILENO, &old);
-    quiet = old;
-    quiet.c_lflag &= ~(tcflag_t)ECHO;
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-    if (fgets(out, (int)cap, stdin) == NULL)
-        out[0] = '\0';
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-    fputc('\n', stderr);
-    n = strcspn(out, "\r\n");
-    out[n] = '\0';
-    return n > 0 ? 0 : -1;
-}
-
 ocp_status cli_keystore(struct cli *c, ocp_keystore **ks)
 {
     ocp_status st;
@@ -315,8 +301,11 @@ ocp_status cli_keystore(struct cli *c, ocp_keystore **ks)
         return ocp_keystore_dev_open(c->keys + 4, ks);
     if (strncmp(c->keys, "file:", 5) == 0) {
         char pass[1024];
-        if (read_passphrase(pass, sizeof pass) != 0)
+        if (cli_read_secret("OCP_KEY_PASSPHRASE", "key file passphrase", pass,
+                            sizeof pass) != 0) {
+            memset(pass, 0, sizeof pass);
             return OCP_E_ARGS;
+        }
         st = ocp_keyfile_open(c->keys + 5, pass, ks);
         memset(pass, 0, sizeof pass);
         if (st != OCP_OK)

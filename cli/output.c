@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ocp/holder.h"
 #include "ocp/wire.h"
@@ -33,6 +34,26 @@ json_t *out_datetime(uint32_t minutes)
     uint32_t day = minutes / 1440u, min = minutes % 1440u;
     ocp_date_format(day > 0xFFFFu ? 0xFFFFu : (uint16_t)day, buf);
     snprintf(buf + 10, sizeof buf - 10, "T%02u:%02u", min / 60u, min % 60u);
+    return json_string(buf);
+}
+
+void out_utc(int64_t t, char out[24])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (t == 0 || gmtime_r(&tt, &tm) == NULL) {
+        snprintf(out, 24, "-");
+        return;
+    }
+    strftime(out, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+json_t *out_time(int64_t t)
+{
+    char buf[24];
+    if (t == 0)
+        return json_null();
+    out_utc(t, buf);
     return json_string(buf);
 }
 

@@ -15,6 +15,11 @@
 json_t *out_hex(const uint8_t *p, size_t n);
 json_t *out_date(uint16_t day);
 json_t *out_datetime(uint32_t minutes);
+/* A registry time (seconds since 1970) as "2026-11-29T09:21:36Z" in out,
+ * or "-" for 0 (never). */
+void out_utc(int64_t t, char out[24]);
+/* The same as a JSON string, or null for 0. */
+json_t *out_time(int64_t t);
 const char *out_state_name(uint8_t state);
 const char *out_suite_name(uint8_t suite);
 const char *out_kind_name(uint8_t kind);

@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -24,16 +23,7 @@ int cli_read_pin(const char *prompt, char out[9])
         return 0;
     }
     if (isatty(STDIN_FILENO)) {
-        struct termios old, quiet;
-        fprintf(stderr, "%s: ", prompt);
-        tcgetattr(STDIN_FILENO, &old);
-        quiet = old;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-        if (fgets(line, sizeof line, stdin) == NULL)
-            line[0] = '\0';
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-        fputc('\n', stderr);
+        (void)cli_ask_hidden(prompt, line, sizeof line);
     } else if (fgets(line, sizeof line, stdin) == NULL) {
         line[0] = '\0';
     }

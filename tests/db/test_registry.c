@@ -4,7 +4,8 @@
  * the upload idempotent through a crash between the registry's commit and
  * the journal's mark, a pending record finished, a terminal contradicting
  * itself kept apart, a foreign signature refused, published files, the
- * clock offset, the terminal listing and the enrolment check.
+ * clock offset, the terminal listing and the enrolment check; clerks (the
+ * first one, listed, disabled), approvals and the desk trail.
  *
  * PostgreSQL: a database of its own per run on the fixture's server
  * (OCP_TEST_PG_URI), dropped at the end.
@@ -221,6 +222,175 @@ static void test_registry_and_sync(void **state)
     ocp_terminal_key_free(other);
 }
 
+struct clerks_seen {
+    size_t n;
+    char login[8][32], permissions[8][64];
+    int64_t disabled_at[8];
+};
+
+static int clerk_seen(void *ctx, const ocp_registry_clerk *k)
+{
+    struct clerks_seen *s = ctx;
+    if (s->n < 8) {
+        snprintf(s->login[s->n], sizeof s->login[0], "%s", k->login);
+        snprintf(s->permissions[s->n], sizeof s->permissions[0], "%s",
+                 k->permissions);
+        s->disabled_at[s->n] = k->disabled_at;
+    }
+    s->n++;
+    return 0;
+}
+
+/* The first clerk without anyone logged in, then never again; the
+ * listing; a disabled clerk cannot log in; the last registry clerk stays;
+ * the approval threshold.  Runs before any other test adds a clerk: the
+ * bootstrap needs a registry without one. */
+static void test_clerk_bootstrap_list_disable(void **state)
+{
+    struct backend *be = *state;
+    struct clerks_seen seen;
+    ocp_registry *r;
+    char err[256];
+    int64_t fen;
+    int may, needed;
+    assert_int_equal(ocp_registry_open(be->uri, &r, err, sizeof err), OCP_OK);
+    /* The first clerk must be able to add the others. */
+    assert_int_equal(ocp_registry_add_first_clerk(r, "root", "管理员",
+                                                  "issue,audit",
+                                                  "root password", 10),
+                     OCP_E_ARGS);
+    assert_non_null(strstr(ocp_registry_error(r), "registry permission"));
+    assert_int_equal(ocp_registry_add_first_clerk(r, "root", "管理员",
+                                                  "registry,audit",
+                                                  "root password", 10),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_add_first_clerk(r, "mallory", "x",
+                                                  "registry", "a password",
+                                                  11),
+                     OCP_E_DENIED);
+    assert_int_equal(ocp_registry_login(r, "mallory", "a password", NULL),
+                     OCP_E_DENIED);
+    /* Permission words are checked, and so is the login's form. */
+    assert_int_equal(ocp_registry_add_clerk(r, "desk1", "x", "issue,fly",
+                                            "desk password", 12),
+                     OCP_E_ARGS);
+    assert_int_equal(ocp_registry_add_clerk(r, "desk1", "x", "issue, pin",
+                                            "desk password", 12),
+                     OCP_E_ARGS);
+    assert_int_equal(ocp_registry_add_clerk(r, "desk 1", "x", "issue",
+                                            "desk password", 12),
+                     OCP_E_ARGS);
+    assert_int_equal(ocp_registry_add_clerk(r, "desk1", "柜员一", "issue,pin",
+                                            "desk password", 12),
+                     OCP_OK);
+
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(ocp_registry_list_clerks(r, clerk_seen, &seen), OCP_OK);
+    assert_int_equal(seen.n, 2);
+    assert_string_equal(seen.login[0], "desk1");
+    assert_string_equal(seen.permissions[0], "issue,pin");
+    assert_int_equal(seen.disabled_at[0], 0);
+    assert_string_equal(seen.login[1], "root");
+    assert_string_equal(seen.permissions[1], "registry,audit");
+
+    assert_int_equal(ocp_registry_clerk_may(r, "desk1", "pin", &may), OCP_OK);
+    assert_true(may);
+    assert_int_equal(ocp_registry_clerk_may(r, "desk1", "registry", &may),
+                     OCP_OK);
+    assert_false(may);
+    assert_int_equal(ocp_registry_clerk_may(r, "nobody", "pin", &may),
+                     OCP_OK);
+    assert_false(may);
+
+    /* root is the only registry clerk: kept. */
+    assert_int_equal(ocp_registry_disable_clerk(r, "root", 13), OCP_E_DENIED);
+    assert_non_null(strstr(ocp_registry_error(r), "last active"));
+    assert_int_equal(ocp_registry_login(r, "desk1", "desk password", "pin"),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_disable_clerk(r, "desk1", 14), OCP_OK);
+    assert_int_equal(ocp_registry_disable_clerk(r, "desk1", 15), OCP_E_ARGS);
+    assert_int_equal(ocp_registry_disable_clerk(r, "nobody", 15), OCP_E_ARGS);
+    assert_int_equal(ocp_registry_login(r, "desk1", "desk password", NULL),
+                     OCP_E_DENIED);
+    assert_non_null(strstr(ocp_registry_error(r), "unknown clerk, wrong"));
+    assert_int_equal(ocp_registry_clerk_may(r, "desk1", "pin", &may), OCP_OK);
+    assert_false(may);
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(ocp_registry_list_clerks(r, clerk_seen, &seen), OCP_OK);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.disabled_at[0], 14);
+    /* With a second registry clerk the first may go, not the second. */
+    assert_int_equal(ocp_registry_add_clerk(r, "root2", "x", "audit,registry",
+                                            "root2 password", 16),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_disable_clerk(r, "root", 17), OCP_OK);
+    assert_int_equal(ocp_registry_disable_clerk(r, "root2", 18),
+                     OCP_E_DENIED);
+    /* Disabled clerks still count: no second bootstrap. */
+    assert_int_equal(ocp_registry_add_first_clerk(r, "mallory", "x",
+                                                  "registry", "a password",
+                                                  19),
+                     OCP_E_DENIED);
+
+    assert_int_equal(ocp_registry_approval_threshold(r, &fen), OCP_OK);
+    assert_int_equal(fen, 100000);
+    assert_int_equal(ocp_registry_set_approval_threshold(r, -1), OCP_E_ARGS);
+    assert_int_equal(ocp_registry_set_approval_threshold(r, 5000), OCP_OK);
+    assert_int_equal(ocp_registry_approval_threshold(r, &fen), OCP_OK);
+    assert_int_equal(fen, 5000);
+    assert_int_equal(ocp_registry_needs_approval(r, "credit", 5001, &needed),
+                     OCP_OK);
+    assert_true(needed);
+    assert_int_equal(ocp_registry_needs_approval(r, "grant", 5001, &needed),
+                     OCP_OK);
+    assert_false(needed);
+    /* Back to a new registry's, which the next test counts on. */
+    assert_int_equal(ocp_registry_set_approval_threshold(r, 100000), OCP_OK);
+    ocp_registry_close(r);
+}
+
+struct approvals_seen {
+    size_t n;
+    int64_t id[8], amount[8];
+    char action[8][16], approved_by[8][16];
+};
+
+static int approval_seen(void *ctx, const ocp_registry_approval *a)
+{
+    struct approvals_seen *s = ctx;
+    if (s->n < 8) {
+        s->id[s->n] = a->id;
+        s->amount[s->n] = a->amount;
+        snprintf(s->action[s->n], sizeof s->action[0], "%s", a->action);
+        snprintf(s->approved_by[s->n], sizeof s->approved_by[0], "%s",
+                 a->approved_by != NULL ? a->approved_by : "-");
+    }
+    s->n++;
+    return 0;
+}
+
+struct actions_seen {
+    size_t n;
+    char clerk[8][16], action[8][16], detail[8][64];
+    int64_t approval_id[8], at[8];
+    int has_card[8];
+};
+
+static int action_seen(void *ctx, const ocp_registry_action *a)
+{
+    struct actions_seen *s = ctx;
+    if (s->n < 8) {
+        snprintf(s->clerk[s->n], sizeof s->clerk[0], "%s", a->clerk);
+        snprintf(s->action[s->n], sizeof s->action[0], "%s", a->action);
+        snprintf(s->detail[s->n], sizeof s->detail[0], "%s", a->detail);
+        s->approval_id[s->n] = a->approval_id;
+        s->at[s->n] = a->at;
+        s->has_card[s->n] = a->has_card;
+    }
+    s->n++;
+    return 0;
+}
+
 /* Clerks log in; a second clerk approves a large credit and a PIN unblock,
  * and the approval covers exactly what was asked, once. */
 static void test_clerks_and_approvals(void **state)
@@ -230,6 +400,8 @@ static void test_clerks_and_approvals(void **state)
     static const uint8_t other[8] = {0x4F, 0x43, 0x50, 0, 0, 0, 0x0C, 0x02};
     ocp_registry *r;
     char err[256];
+    struct approvals_seen aps;
+    struct actions_seen acts;
     int64_t id, id2;
     int needed;
     assert_int_equal(ocp_registry_open(be->uri, &r, err, sizeof err), OCP_OK);
@@ -303,6 +475,46 @@ static void test_clerks_and_approvals(void **state)
                                                    card, 0, 6, &id2),
                      OCP_OK);
     assert_true(id2 > id);
+
+    /* Listed: only what is not spent yet. */
+    memset(&aps, 0, sizeof aps);
+    assert_int_equal(ocp_registry_list_approvals(r, approval_seen, &aps),
+                     OCP_OK);
+    assert_int_equal(aps.n, 1);
+    assert_int_equal(aps.id[0], id2);
+    assert_string_equal(aps.action[0], "pin-unblock");
+    assert_string_equal(aps.approved_by[0], "-");
+    assert_int_equal(ocp_registry_approve(r, "wang", id2, 7), OCP_OK);
+    memset(&aps, 0, sizeof aps);
+    assert_int_equal(ocp_registry_list_approvals(r, approval_seen, &aps),
+                     OCP_OK);
+    assert_string_equal(aps.approved_by[0], "wang");
+
+    /* The trail: of one card, and all of it. */
+    assert_int_equal(ocp_registry_record_action(r, "li", "clerk-add", NULL,
+                                                "{\"login\":\"zhao\"}", 0, 8),
+                     OCP_OK);
+    memset(&acts, 0, sizeof acts);
+    assert_int_equal(ocp_registry_list_actions(r, card, action_seen, &acts),
+                     OCP_OK);
+    assert_int_equal(acts.n, 1);
+    assert_string_equal(acts.clerk[0], "wang");
+    assert_string_equal(acts.action[0], "credit");
+    assert_string_equal(acts.detail[0], "{\"slot\":4,\"fen\":500000}");
+    assert_int_equal(acts.approval_id[0], id);
+    assert_int_equal(acts.at[0], 5);
+    assert_true(acts.has_card[0]);
+    memset(&acts, 0, sizeof acts);
+    assert_int_equal(ocp_registry_list_actions(r, other, action_seen, &acts),
+                     OCP_OK);
+    assert_int_equal(acts.n, 0);
+    memset(&acts, 0, sizeof acts);
+    assert_int_equal(ocp_registry_list_actions(r, NULL, action_seen, &acts),
+                     OCP_OK);
+    assert_int_equal(acts.n, 2);
+    assert_string_equal(acts.action[1], "clerk-add");
+    assert_false(acts.has_card[1]);
+    assert_int_equal(acts.approval_id[1], 0);
     ocp_registry_close(r);
 }
 
@@ -730,6 +942,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry_and_sync),
+        cmocka_unit_test(test_clerk_bootstrap_list_disable),
         cmocka_unit_test(test_clerks_and_approvals),
         cmocka_unit_test(test_hotlist),
         cmocka_unit_test(test_newer_schema_refused),

@@ -46,6 +46,13 @@ expect() {
 }
 
 reg registry init >/dev/null || fail "registry init"
+# The desk's clerk (docs/CLI.md, "The desk and its registry"): the
+# registry's first, added without a login; every desk command below logs
+# it in.
+export OCP_CLERK=desk1 OCP_CLERK_PASSWORD="desk1 password"
+OCP_NEW_CLERK_PASSWORD="desk1 password" "$OCP" --db "$DB" registry clerk add \
+    desk1 --name 柜员 --permissions issue,registry,audit >/dev/null ||
+    fail "the desk's clerk"
 reg registry terminal enrol $TM --operator clinic-3 --kind counter \
     --key-out "$E2E_TMP/$TM.pem" >/dev/null || fail "enrol $TM"
 reg registry terminal enrol $TA --operator aids-centre --kind counter \
@@ -108,6 +115,11 @@ PY
 [[ $(sql "SELECT state FROM cards WHERE card_id = '$B'") == active ]] || fail "B not recorded"
 [[ $(sql "SELECT service, known_remaining FROM entitlements WHERE card_id = '$B' ORDER BY slot" | tr '\n' ' ') == "513|3 1025|7500 " ]] ||
     fail "B's entitlements: $(sql "SELECT * FROM entitlements")"
+# The desk trail: the new card's row names the old card, not the holder.
+reg --json registry trail --card $B >"$E2E_TMP/trail.json" || fail "trail"
+[[ $(json "$E2E_TMP/trail.json" 'j["action"], j["clerk"], j["detail"]["replaces"], j["detail"]["old_card_replaced"], len(j["detail"]["entitlements"])') == "('replace', 'desk1', '$A', True, 2)" ]] ||
+    fail "trail: $(cat "$E2E_TMP/trail.json")"
+! grep -q -e 王五 -e 1357 "$E2E_TMP/trail.json" || fail "holder data in the trail"
 # Once only.
 expect 2 reg -r "$READER0" replace --card $A --name 王五 \
     --cert 11010119850101123441 --district 110105 --pin 1357

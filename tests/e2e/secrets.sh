@@ -1,7 +1,8 @@
 #!/bin/bash
 # e2e_secrets: every subcommand at the highest verbosity and with --trace;
-# no PIN, no card key, no master key and no session key may appear in any
-# output, in the journal or in ocp-card's log.  The keys are the
+# no PIN, no card key, no master key, no session key and no clerk's
+# password may appear in any output, in the journal, in the registry or in
+# ocp-card's log.  The keys are the
 # development store's, recomputed here from docs/KEYS.md; the session keys
 # of every session in the traces are recomputed from the challenges and
 # MUTUAL AUTHENTICATE commands the traces show (docs/PROTOCOL.md 1.2).
@@ -41,7 +42,14 @@ run hotlist export --list "$E2E_TMP/stop.txt" --out "$E2E_TMP/hot" --version 1
 run hotlist verify "$E2E_TMP/hot"
 run --terminal-id 0x0B000001 terminal --role transit --service 0x0101 \
     --journal "$E2E_TMP/j.db" --hotlist "$E2E_TMP/hot" --count 1
-run block
+# The desk with a registry: the clerk's password is a secret too.
+DB="sqlite:$E2E_TMP/registry.db"
+CLERKPW=clerk-word-60217
+OCP_NEW_CLERK_PASSWORD=$CLERKPW run --db "$DB" registry clerk add desk1 \
+    --name 柜员 --permissions credit,lifecycle,registry,audit
+OCP_CLERK_PASSWORD=$CLERKPW run --db "$DB" --clerk desk1 grant --credit 2:1
+OCP_CLERK_PASSWORD=$CLERKPW run --db "$DB" --clerk desk1 block
+OCP_CLERK_PASSWORD=$CLERKPW run --db "$DB" --clerk desk1 registry trail
 run unblock
 run terminate --yes
 # Every run must have done its job: a leak check over failed runs proves
@@ -51,14 +59,16 @@ if grep -v '^0 ' "$E2E_TMP/runs"; then
 fi
 sqlite3 "$E2E_TMP/j-med.db" .dump >>"$OUT"
 sqlite3 "$E2E_TMP/j.db" .dump >>"$OUT"
+sqlite3 "$E2E_TMP/registry.db" .dump >>"$OUT"
 cat "$OCP_RUN_DIR/ocp-card-35963.log" >>"$OUT"
 [[ $(wc -l <"$OUT") -gt 50 ]] || fail "too little output to judge"
 grep -q "bytes protected" "$OUT" || fail "no trace in the output"
 
 # What must never appear: the PINs (as text and as APDU bytes), every
 # development master and card key of this card, and the three session keys
-# of every session the traces show, in the usual spellings.
-/usr/bin/python3 - "$OUT" "$CARD" "$PIN" "$NEWPIN" "$(dirname "$0")" <<'PY' || fail "a secret leaked"
+# of every session the traces show, in the usual spellings; the clerk's
+# password.
+/usr/bin/python3 - "$OUT" "$CARD" "$PIN" "$NEWPIN" "$(dirname "$0")" "$CLERKPW" <<'PY' || fail "a secret leaked"
 import re, sys
 out, card, pins, here = sys.argv[1], bytes.fromhex(sys.argv[2]), sys.argv[3:5], sys.argv[5]
 sys.path.insert(0, here)
@@ -66,7 +76,7 @@ import pyscard_validator as v        # the independent terminal's key maths
 raw = open(out, "rb").read().decode("utf-8", "replace")
 text = raw.upper()
 flat = text.replace(" ", "")
-secrets = {}
+secrets = {"clerk password": sys.argv[6].upper()}
 for pin in pins:
     secrets["PIN " + pin] = pin
     secrets["PIN bytes " + pin] = pin.encode().hex().upper()

@@ -257,13 +257,68 @@ OCP_API ocp_status ocp_registry_note_clock(ocp_registry *r,
 
 /**
  * Add a clerk.  permissions: comma-separated from issue, grant, credit,
- * pin, lifecycle, approve, registry, audit.  The password (8 characters or
- * more) is kept as an scrypt hash.
+ * pin, lifecycle, approve, registry, audit (OCP_E_ARGS for any other
+ * word).  The password (8 characters or more) is kept as an scrypt hash.
+ * The caller checks that whoever adds the clerk may (permission registry);
+ * the first clerk of a registry is ocp_registry_add_first_clerk's.
+ * @return OCP_OK; OCP_E_DB_CONFLICT when the login exists; OCP_E_ARGS;
+ *         OCP_E_DB.
  */
 OCP_API ocp_status ocp_registry_add_clerk(ocp_registry *r, const char *login,
                                           const char *display_name,
                                           const char *permissions,
                                           const char *password, int64_t now);
+/**
+ * Add a registry's first clerk, with no one logged in: the bootstrap.  Only
+ * while the registry has no clerk at all (disabled ones count), and only
+ * with the registry permission, so that someone can add the others.  Two
+ * desks trying at once: one wins (meta first_clerk is the lock), the other
+ * gets OCP_E_DENIED.
+ * @return OCP_OK; OCP_E_DENIED when the registry has a clerk already;
+ *         OCP_E_ARGS (as ocp_registry_add_clerk, or registry missing from
+ *         permissions); OCP_E_DB.
+ */
+OCP_API ocp_status ocp_registry_add_first_clerk(ocp_registry *r,
+                                                const char *login,
+                                                const char *display_name,
+                                                const char *permissions,
+                                                const char *password,
+                                                int64_t now);
+/** A clerk as ocp_registry_list_clerks() shows it (never the password). */
+typedef struct {
+    const char *login;        /**< valid during the callback only */
+    const char *display_name; /**< valid during the callback only */
+    const char *permissions;  /**< comma-separated, as added */
+    int64_t disabled_at;      /**< seconds since 1970; 0: active */
+} ocp_registry_clerk;
+
+/** Called once per clerk; return nonzero to stop. */
+typedef int (*ocp_registry_clerk_fn)(void *ctx, const ocp_registry_clerk *k);
+
+/**
+ * Every clerk, disabled ones included, in login order.  The callback must
+ * not call back into `r`.
+ * @return OCP_OK (also when fn stopped early); OCP_E_DB; OCP_E_ARGS.
+ */
+OCP_API ocp_status ocp_registry_list_clerks(ocp_registry *r,
+                                            ocp_registry_clerk_fn fn,
+                                            void *ctx);
+/**
+ * Disable a clerk: no later login succeeds.  The row stays, so the trail
+ * still names who did what.  The last active clerk holding the registry
+ * permission is kept, or no one could add or disable clerks again.
+ * @return OCP_OK; OCP_E_ARGS for an unknown or already disabled login;
+ *         OCP_E_DENIED for the last registry clerk; OCP_E_DB.
+ */
+OCP_API ocp_status ocp_registry_disable_clerk(ocp_registry *r,
+                                              const char *login, int64_t now);
+/**
+ * Whether an active clerk holds a permission, without a password: after
+ * ocp_registry_login() succeeded, for commands that accept one of several
+ * permissions.  *may is 0 for an unknown or disabled login.
+ */
+OCP_API ocp_status ocp_registry_clerk_may(ocp_registry *r, const char *login,
+                                          const char *permission, int *may);
 /**
  * Check a clerk's password and, when permission is not NULL, that the
  * clerk holds it.  OCP_E_DENIED for an unknown login, a wrong password or
@@ -280,6 +335,13 @@ OCP_API ocp_status ocp_registry_record_action(ocp_registry *r,
                                               const char *detail_json,
                                               int64_t approval_id,
                                               int64_t now);
+/** The credit above which a second clerk must approve (meta
+ *  approval_threshold_fen; 100000 in a new registry). */
+OCP_API ocp_status ocp_registry_approval_threshold(ocp_registry *r,
+                                                   int64_t *fen);
+/** Set it (0 or more: 0 makes every credit need a second clerk). */
+OCP_API ocp_status ocp_registry_set_approval_threshold(ocp_registry *r,
+                                                       int64_t fen);
 /** Whether an action needs a second clerk: a PIN unblock always, a credit
  *  above the registry's approval_threshold_fen. */
 OCP_API ocp_status ocp_registry_needs_approval(ocp_registry *r,
@@ -302,6 +364,55 @@ OCP_API ocp_status ocp_registry_use_approval(ocp_registry *r,
                                              const char *action,
                                              const uint8_t card[8],
                                              int64_t amount, int64_t now);
+
+/** An approval as ocp_registry_list_approvals() shows it. */
+typedef struct {
+    int64_t id;
+    const char *action;       /**< credit, pin-unblock */
+    uint8_t card_id[8];
+    int64_t amount;           /**< fen for a credit; 0 for a PIN unblock */
+    const char *requested_by; /**< valid during the callback only */
+    const char *approved_by;  /**< NULL while it waits for a second clerk */
+    int64_t approved_at;      /**< 0 while it waits */
+} ocp_registry_approval;
+
+typedef int (*ocp_registry_approval_fn)(void *ctx,
+                                        const ocp_registry_approval *a);
+
+/**
+ * The approvals not spent yet, waiting or approved, in id order.  The
+ * callback must not call back into `r`.
+ */
+OCP_API ocp_status ocp_registry_list_approvals(ocp_registry *r,
+                                               ocp_registry_approval_fn fn,
+                                               void *ctx);
+
+/** A row of the desk trail. */
+typedef struct {
+    int64_t id;
+    int64_t at;            /**< the registry's time, seconds since 1970 */
+    const char *clerk;     /**< valid during the callback only */
+    const char *action;
+    int has_card;          /**< 0: not about one card (a clerk added) */
+    uint8_t card_id[8];
+    const char *detail;    /**< JSON; "" when none */
+    int64_t approval_id;   /**< 0: none */
+} ocp_registry_action;
+
+typedef int (*ocp_registry_action_fn)(void *ctx,
+                                      const ocp_registry_action *a);
+
+/**
+ * The desk trail in the order it was written, of one card (card not NULL)
+ * or all.  The detail can name services that tell of the holder's health:
+ * the caller logs who read it (ocp_registry_log_access).  The callback
+ * must not call back into `r`.
+ * @return OCP_OK (also when fn stopped early); OCP_E_DB; OCP_E_ARGS.
+ */
+OCP_API ocp_status ocp_registry_list_actions(ocp_registry *r,
+                                             const uint8_t card[8],
+                                             ocp_registry_action_fn fn,
+                                             void *ctx);
 
 /* ---- data protection --------------------------------------------------- */
 
