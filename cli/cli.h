@@ -109,6 +109,7 @@ int cmd_registry(struct cli *c, int argc, char **argv);
 int cmd_sync(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_report(struct cli *c, int argc, char **argv);
+int cmd_settle(struct cli *c, int argc, char **argv);
 /* The holder options of `issue` and `replace` (--name n, --cert c,
  * --district d, --pin p, --suite s, as their getopt values): 1 when opt was
  * one and is now in req, 0 when it is not one, -1 after a message on a bad

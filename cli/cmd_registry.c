@@ -6,6 +6,7 @@
  *   ocp --db URI registry terminal enrol ID --operator NAME
  *       --kind validator|counter|kiosk|desk --key-out FILE [--suite AES|SM]
  *   ocp --db URI registry terminal revoke ID
+ *   ocp --db URI registry terminal login ID --password-out FILE
  *   ocp --db URI registry terminal list
  *   ocp --db URI --keys URI registry publish hotlist FILE
  *   ocp --db URI registry publish catalogue FILE [--version N]
@@ -18,6 +19,7 @@
  * Times shown are the registry's (the database server's clock), in UTC.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@
 #include "cli.h"
 #include "ocp/batch.h"
 #include "ocp/holder.h"
+#include "ocp/registry_access.h"
 #include "ocp/hotlist.h"
 #include "ocp/wire.h"
 #include "output.h"
@@ -181,6 +184,8 @@ static void usage(FILE *f)
             "           --kind validator|counter|kiosk|desk --key-out FILE "
             "[--suite AES|SM]\n"
             "       ocp [--db URI] registry terminal revoke ID\n"
+            "       ocp [--db URI] registry terminal login ID --password-out "
+            "FILE\n"
             "       ocp [--db URI] registry terminal list\n"
             "       ocp [--db URI] --keys URI registry publish hotlist FILE\n"
             "       ocp [--db URI] registry publish catalogue FILE "
@@ -198,7 +203,10 @@ static void usage(FILE *f)
             "The registry is --db URI, else $OCP_DB, else " CLI_DEFAULT_DB
             ".\n"
             "enrol writes the terminal's private key to FILE (0600, must "
-            "not exist);\nonly its public key enters the registry.  A "
+            "not exist);\nonly its public key enters the registry.  login "
+            "(PostgreSQL) gives the\nterminal a login of its own, "
+            "ocp_t_<id>, that may only sync; its new password\ngoes to FILE "
+            "(0600, must not exist).  A "
             "hotlist is published only if\nthe issuer's signature verifies "
             "(--keys); its version is the file's own.\n"
             "backup copies the whole registry into FILE (0600; PostgreSQL: "
@@ -339,6 +347,67 @@ static int do_enrol(struct cli *c, uint32_t id, const char *operator_name,
 out:
     ocp_registry_close(r);
     return rc;
+}
+
+/* A terminal's own PostgreSQL login (ocp/registry_access.h); the
+ * password goes to a new 0600 file, never to the screen. */
+static int do_login(struct cli *c, uint32_t id, const char *path)
+{
+    char login[OCP_TERMINAL_LOGIN_CAP], password[OCP_TERMINAL_PASSWORD_CAP];
+    ocp_registry *r;
+    ocp_status st;
+    FILE *f;
+    int fd, rc;
+    if ((rc = cli_registry_open(c, &r)) != 0)
+        return rc;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "ocp registry: cannot create %s: %s\n", path,
+                strerror(errno));
+        ocp_registry_close(r);
+        return EXIT_FAILURE_;
+    }
+    st = ocp_registry_terminal_login(r, id, login, password);
+    if (st != OCP_OK) {
+        close(fd);
+        unlink(path);
+        if (st == OCP_E_ARGS) {
+            fprintf(stderr, "ocp registry: %s\n", ocp_registry_error(r));
+            rc = EXIT_FAILURE_;
+        } else {
+            rc = cli_registry_fail(r, "giving the terminal a login", st);
+        }
+        ocp_registry_close(r);
+        return rc;
+    }
+    ocp_registry_close(r);
+    f = fdopen(fd, "w");
+    if (f == NULL || fprintf(f, "%s\n", password) < 0 || fflush(f) != 0 ||
+        fsync(fileno(f)) != 0) {
+        fprintf(stderr, "ocp registry: writing %s failed: %s; run login "
+                        "again for a new password\n",
+                path, strerror(errno));
+        if (f != NULL)
+            fclose(f);
+        else
+            close(fd);
+        unlink(path);
+        ocp_secret_wipe(password, sizeof password);
+        return EXIT_FAILURE_;
+    }
+    fclose(f);
+    ocp_secret_wipe(password, sizeof password);
+    if (c->json) {
+        char tid[12];
+        snprintf(tid, sizeof tid, "0x%08X", id);
+        out_print(1, json_pack("{s:s,s:s,s:s}", "terminal_id", tid, "login",
+                               login, "password_file", path),
+                  NULL);
+    } else if (!c->quiet)
+        printf("terminal %08X: login %s, its password in %s (give it to "
+               "the terminal,\nthen delete it here)\n",
+               id, login, path);
+    return EXIT_OK;
 }
 
 static int do_revoke(struct cli *c, uint32_t id)
@@ -542,8 +611,10 @@ int cmd_registry(struct cli *c, int argc, char **argv)
         {"version", required_argument, NULL, 'n'},
         {"yes", no_argument, NULL, 'y'},
         {"help", no_argument, NULL, 'h'},
+        {"password-out", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0}};
     const char *operator_name = NULL, *kind = NULL, *key_out = NULL;
+    const char *password_out = NULL;
     const char *verb, *object = NULL;
     unsigned long version = 0;
     uint8_t suite = OCP_SUITE_AES;
@@ -583,6 +654,9 @@ int cmd_registry(struct cli *c, int argc, char **argv)
             break;
         case 'K':
             key_out = optarg;
+            break;
+        case 'P':
+            password_out = optarg;
             break;
         case 's':
             if (strcmp(optarg, "AES") == 0)
@@ -641,6 +715,14 @@ int cmd_registry(struct cli *c, int argc, char **argv)
             return EXIT_USAGE;
         if (strcmp(object, "revoke") == 0)
             return do_revoke(c, id);
+        if (strcmp(object, "login") == 0) {
+            if (password_out == NULL) {
+                fprintf(stderr, "ocp registry: terminal login needs "
+                                "--password-out FILE\n");
+                return EXIT_USAGE;
+            }
+            return do_login(c, id, password_out);
+        }
         if (strcmp(object, "enrol") == 0) {
             if (operator_name == NULL || kind == NULL || key_out == NULL) {
                 fprintf(stderr, "ocp registry: terminal enrol needs "

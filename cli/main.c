@@ -35,6 +35,7 @@ static const struct {
     {"grant", cmd_grant, "grant, revoke or credit entitlements"},
     {"renew", cmd_renew, "renew a card in place or onto a new card"},
     {"replace", cmd_replace, "a new card for a lost one, from the registry"},
+    {"settle", cmd_settle, "lower a replacement card by the late uses of the old"},
     {"pin", cmd_pin, "change or unblock the holder's PIN"},
     {"block", cmd_block, "block a card"},
     {"unblock", cmd_unblock, "unblock a blocked card"},

@@ -338,8 +338,20 @@ e2e_card_start "$E2E_TMP/card2.img" 35963 --card-id 4F43500000000B02
     --entitlement 0x0101:transit:pass >/dev/null || fail "issue onto PostgreSQL"
 for i in 1 2 3; do tap 0x0B000011; done
 card_stop 35963
-pg --terminal-id 0x0B000011 --json sync --journal "$E2E_TMP/j-0x0B000011.db" \
-    --terminal-key "$E2E_TMP/pg.pem" >"$E2E_TMP/sync.json" || fail "sync to PostgreSQL"
+# The terminal syncs with a login of its own (docs/BACKOFFICE.md 9b): it
+# may sync, and nothing else.
+expect 2 pg registry terminal login 0x0B000011 # no --password-out
+pg --json registry terminal login 0x0B000011 --password-out "$E2E_TMP/pg.pw" \
+    >"$E2E_TMP/login.json" || fail "terminal login: $(cat "$E2E_TMP/login.json")"
+[[ $(json "$E2E_TMP/login.json" 'j["login"]') == ocp_t_0b000011 ]] ||
+    fail "login: $(cat "$E2E_TMP/login.json")"
+[[ $(stat -c %a "$E2E_TMP/pg.pw") == 600 ]] || fail "the password file is not 0600"
+! grep -q "$(cat "$E2E_TMP/pg.pw")" "$E2E_TMP/login.json" || fail "the password was printed"
+TPG="postgresql://ocp_t_0b000011:$(cat "$E2E_TMP/pg.pw")@${PG#*@}"
+expect 11 "$OCP" --db "$TPG" registry terminal list # not the terminal's business
+"$OCP" --db "$TPG" --keys "$KEYS" --terminal-id 0x0B000011 --json sync \
+    --journal "$E2E_TMP/j-0x0B000011.db" --terminal-key "$E2E_TMP/pg.pem" \
+    >"$E2E_TMP/sync.json" || fail "sync to PostgreSQL with the terminal's login: $(cat "$E2E_TMP/sync.json")"
 [[ $(json "$E2E_TMP/sync.json" 'j["stored"]') == 3 ]] || fail "pg sync: $(cat "$E2E_TMP/sync.json")"
 pg --json audit >"$E2E_TMP/audit.json" || fail "audit on PostgreSQL: $(cat "$E2E_TMP/audit.json")"
 [[ $(json "$E2E_TMP/audit.json" 'j["summary"]["records"], j["summary"]["genuine"], len(j["findings"])') == "(3, 3, 0)" ]] ||

@@ -51,7 +51,7 @@ reg registry init >/dev/null || fail "registry init"
 # it in.
 export OCP_CLERK=desk1 OCP_CLERK_PASSWORD="desk1 password"
 OCP_NEW_CLERK_PASSWORD="desk1 password" "$OCP" --db "$DB" registry clerk add \
-    desk1 --name 柜员 --permissions issue,registry,audit >/dev/null ||
+    desk1 --name 柜员 --permissions issue,grant,registry,audit >/dev/null ||
     fail "the desk's clerk"
 reg registry terminal enrol $TM --operator clinic-3 --kind counter \
     --key-out "$E2E_TMP/$TM.pem" >/dev/null || fail "enrol $TM"
@@ -146,6 +146,26 @@ assert [(x["kind"], x["card_id"], x["counter"]) for x in f] == \
 assert j["summary"]["by_kind"]["replaced"] == 1, j["summary"]
 PY
 
+# ---- what B owes, and which terminals may still accept A ---------------
+# Counter 4 (before the replacement, synced after it) and counter 5 (after
+# it) were not carried over: both are B's debits.  No hotlist has been
+# published since the replacement: both counters are open windows.
+report() {
+    reg --json report --from 2026-01-01 --to 2036-12-31 >"$E2E_TMP/report.json" ||
+        fail "report: $(cat "$E2E_TMP/report.json")"
+}
+report
+/usr/bin/python3 - "$E2E_TMP/report.json" <<'PY' || fail "report: $(cat "$E2E_TMP/report.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+d = [(x["old_card"], x["new_card"], x["counter"], x["service"], x["amount"], x["settled"])
+     for x in j["replaced_card_uses"]]
+assert d == [("4F43500000000A01", "4F43500000000A02", 4, "0x0201", 1, False),
+             ("4F43500000000A01", "4F43500000000A02", 5, "0x0201", 1, False)], d
+w = sorted((x["card"], x["terminal"], x["hotlist_published_at"]) for x in j["open_windows"])
+assert w == [("4F43500000000A01", 0x0C000001, 0), ("4F43500000000A01", 0x0C000002, 0)], w
+PY
+
 # ---- closing the window ------------------------------------------------
 reg --json hotlist export --out "$E2E_TMP/hot1" --version 1 --publish \
     >"$E2E_TMP/hx.json" || fail "hotlist export"
@@ -156,5 +176,35 @@ sync_t $TM --hotlist-out "$E2E_TMP/hot.bin"
     --service 0x0201 --journal "$E2E_TMP/j-$TM.db" --hotlist "$E2E_TMP/hot.bin" \
     >"$E2E_TMP/h.json" && fail "the replaced card was accepted after the hotlist sync"
 [[ $(json "$E2E_TMP/h.json" 'j["blocked_now"]') == True ]] || fail "A not blocked: $(cat "$E2E_TMP/h.json")"
+card_stop 35963
+# The clinic's counter took the list; the devices counter has not yet.
+report
+[[ $(json "$E2E_TMP/report.json" '[(x["terminal"], x["hotlist_version"]) for x in j["open_windows"]]') == "[($((TA)), 0)]" ]] ||
+    fail "open windows after one sync: $(cat "$E2E_TMP/report.json")"
+sync_t $TA --hotlist-out "$E2E_TMP/hot-ta.bin"
+report
+[[ $(json "$E2E_TMP/report.json" 'len(j["open_windows"])') == 0 ]] ||
+    fail "windows still open: $(cat "$E2E_TMP/report.json")"
+
+# ---- the desk settles B's debits at the holder's next visit -------------
+e2e_card_start "$E2E_TMP/b.img" 35963 --card-id $B
+expect 2 "$OCP" -r "$READER0" --keys "$KEYS" settle # the debits are in the registry
+reg -r "$READER0" --json settle >"$E2E_TMP/settle.json" ||
+    fail "settle: $(cat "$E2E_TMP/settle.json")"
+[[ $(json "$E2E_TMP/settle.json" '[(x["service"], x["owed"], x["taken"], x["remaining"]) for x in j["settled"]]') == "[('0x0201', 2, 2, 1)]" ]] ||
+    fail "settle: $(cat "$E2E_TMP/settle.json")"
+"$OCP" -r "$READER0" --keys "$KEYS" --json read --role issuer >"$E2E_TMP/b.json" || fail "read B"
+[[ $(json "$E2E_TMP/b.json" '[x["remaining"] for x in j["entitlements"] if x["service"] == "0x0201"]') == "[1]" ]] ||
+    fail "B after settling: $(cat "$E2E_TMP/b.json")"
+# Once only: nothing is open any more, and the trail has the row.
+reg -r "$READER0" --json settle >"$E2E_TMP/settle.json" || fail "settle again"
+[[ $(json "$E2E_TMP/settle.json" 'j["settled"]') == "[]" ]] || fail "settled twice: $(cat "$E2E_TMP/settle.json")"
+[[ $(sql "SELECT known_remaining FROM entitlements WHERE card_id = '$B' AND service = 513") == 1 ]] ||
+    fail "B's known value: $(sql "SELECT * FROM entitlements WHERE card_id = '$B'")"
+reg --json registry trail --card $B >"$E2E_TMP/trail.json" || fail "trail"
+grep -q '"settle"' "$E2E_TMP/trail.json" || fail "no settle row: $(cat "$E2E_TMP/trail.json")"
+report
+[[ $(json "$E2E_TMP/report.json" '[x["settled"] for x in j["replaced_card_uses"]]') == "[True, True]" ]] ||
+    fail "debits not settled: $(cat "$E2E_TMP/report.json")"
 card_stop 35963
 echo PASS
