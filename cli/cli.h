@@ -134,6 +134,16 @@ int cli_verify_hotlist(struct cli *c, const char *path, uint32_t *version);
  * exit code with a message. */
 int cli_record_issued(struct cli *c, const ocp_issue_request *req,
                       const ocp_select_info *info);
+/* With a registry: a desk command changed a card's state ("active",
+ * "blocked", "terminated"; NULL: unchanged) or expiry (0: unchanged). A
+ * card the registry does not know gets a warning.  0 or an exit code. */
+int cli_record_card_change(struct cli *c, const uint8_t card[8],
+                           const char *state, uint16_t expiry_date);
+/* With a registry: renewal onto a new card (its entitlements as read
+ * from it); the old card terminated.  0 or an exit code. */
+int cli_record_renewed_onto(struct cli *c, const uint8_t old_card[8],
+                            const ocp_select_info *info, uint16_t expiry,
+                            const ocp_entitlement *ents, size_t n);
 /* ocp registry clerk|approve|approvals|trail|set (cli/registry_desk.c):
  * argv[0] is the verb. */
 int cli_registry_desk(struct cli *c, int argc, char **argv);

@@ -115,6 +115,71 @@ int cli_record_issued(struct cli *c, const ocp_issue_request *req,
     return rc;
 }
 
+int cli_record_card_change(struct cli *c, const uint8_t card[8],
+                           const char *state, uint16_t expiry_date)
+{
+    ocp_registry *r;
+    ocp_status st;
+    int rc;
+    if (!c->db_given)
+        return 0;
+    if ((rc = cli_registry_open(c, &r)) != 0)
+        return rc;
+    st = ocp_registry_card_changed(r, card, state, expiry_date);
+    if (st == OCP_E_ARGS) {
+        /* Issued before this desk had a registry: the card changed, the
+         * registry has nothing to update. */
+        fprintf(stderr, "ocp: warning: %s\n", ocp_registry_error(r));
+        rc = 0;
+    } else if (st != OCP_OK) {
+        rc = cli_registry_fail(r, "recording the card's change", st);
+    }
+    ocp_registry_close(r);
+    return rc;
+}
+
+int cli_record_renewed_onto(struct cli *c, const uint8_t old_card[8],
+                            const ocp_select_info *info, uint16_t expiry,
+                            const ocp_entitlement *ents, size_t n)
+{
+    ocp_registry *r;
+    ocp_registry_card card;
+    ocp_status st;
+    int64_t now;
+    int rc;
+    if (!c->db_given)
+        return 0;
+    if ((rc = cli_registry_open(c, &r)) != 0)
+        return rc;
+    if ((rc = registry_now(r, &now)) != 0) {
+        ocp_registry_close(r);
+        return rc;
+    }
+    memset(&card, 0, sizeof card);
+    memcpy(card.card_id, info->card_id, 8);
+    card.suite = info->suite;
+    card.txmac_version = info->key_versions[8];
+    card.issuer_version = info->key_versions[0];
+    snprintf(card.state, sizeof card.state, "active");
+    card.issue_date = (uint16_t)(cli_now() / 1440u);
+    card.expiry_date = expiry;
+    /* The new card with what it holds (read back from it), then the old
+     * one terminated: its uses end with the renewal, nothing to carry. */
+    st = ocp_registry_put_card(r, &card, now);
+    if (st == OCP_OK)
+        st = ocp_registry_put_entitlements(r, info->card_id, ents, n, now);
+    if (st == OCP_OK) {
+        st = ocp_registry_card_changed(r, old_card, "terminated", 0);
+        if (st == OCP_E_ARGS) {
+            fprintf(stderr, "ocp: warning: %s\n", ocp_registry_error(r));
+            st = OCP_OK;
+        }
+    }
+    rc = st == OCP_OK ? 0 : cli_registry_fail(r, "recording the renewal", st);
+    ocp_registry_close(r);
+    return rc;
+}
+
 int cli_verify_hotlist(struct cli *c, const char *path, uint32_t *version)
 {
     ocp_hotlist *h = NULL;

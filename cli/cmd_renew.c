@@ -42,6 +42,8 @@ int cmd_renew(struct cli *c, int argc, char **argv)
     ocp_transport *t = NULL, *t2 = NULL;
     ocp_keystore *ks = NULL;
     ocp_select_info info, old_info;
+    ocp_entitlement ents[OCP_MAX_ENTITLEMENTS];
+    size_t n_ents = OCP_MAX_ENTITLEMENTS;
     ocp_status st;
     struct desk d;
     json_t *v;
@@ -119,6 +121,19 @@ int cmd_renew(struct cli *c, int argc, char **argv)
         st = ocp_renew_onto(t, t2, ks, new_expiry, pin, c->terminal_id,
                             cli_now(), &info);
         ocp_secret_wipe(pin, sizeof pin);
+        /* What the new card holds, for the registry. */
+        if (st == OCP_OK && c->db_given) {
+            ocp_session *s = NULL;
+            st = ocp_open_role(t2, ks, OCP_ROLE_ISSUER, c->terminal_id,
+                               cli_now(), NULL, NULL, &s);
+            if (st == OCP_OK)
+                st = ocp_read_entitlements(s, ents, &n_ents);
+            ocp_session_close(s);
+            if (st != OCP_OK) {
+                rc = cli_fail("reading the new card for the registry", st);
+                goto out;
+            }
+        }
     }
     if (st != OCP_OK) {
         rc = cli_fail("renewing", st);
@@ -141,7 +156,14 @@ int cmd_renew(struct cli *c, int argc, char **argv)
         if (onto)
             json_object_set_new(v, "renewed_from",
                                 out_hex(old_info.card_id, 8));
-        rc = desk_record(c, &d, info.card_id, v);
+        rc = onto ? cli_record_renewed_onto(c, old_info.card_id, &info,
+                                            new_expiry, ents, n_ents)
+                  : cli_record_card_change(c, info.card_id, NULL, new_expiry);
+        {
+            int trail = desk_record(c, &d, info.card_id, v);
+            if (rc == EXIT_OK)
+                rc = trail;
+        }
     }
 out:
     cli_close(t, ks, NULL);

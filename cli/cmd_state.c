@@ -68,10 +68,16 @@ static int set_state(struct cli *c, int argc, char **argv, const char *cmd,
                    out_state_name(target));
             json_decref(v);
         }
-        rc = desk_record(c, &d, info.card_id,
-                         json_pack("{s:s,s:s}", "from",
-                                   out_state_name(info.state), "to",
-                                   out_state_name(target)));
+        rc = cli_record_card_change(c, info.card_id, out_state_name(target),
+                                    0);
+        {
+            int trail = desk_record(c, &d, info.card_id,
+                                    json_pack("{s:s,s:s}", "from",
+                                              out_state_name(info.state),
+                                              "to", out_state_name(target)));
+            if (rc == EXIT_OK)
+                rc = trail;
+        }
     }
     cli_close(t, ks, s);
     desk_close(&d);

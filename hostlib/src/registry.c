@@ -489,6 +489,37 @@ ocp_status ocp_registry_put_card(ocp_registry *r, const ocp_registry_card *c,
     return st;
 }
 
+ocp_status ocp_registry_card_changed(ocp_registry *r, const uint8_t card[8],
+                                    const char *state, uint16_t expiry_date)
+{
+    char id[17];
+    int64_t changed = 0;
+    ocp_status st;
+    if (r == NULL || card == NULL ||
+        (state != NULL && strcmp(state, "active") != 0 &&
+         strcmp(state, "blocked") != 0 && strcmp(state, "terminated") != 0))
+        return OCP_E_ARGS;
+    reg_hex(card, id);
+    st = db_query(r->db,
+                  "UPDATE cards SET state = CASE WHEN state = 'replaced' OR "
+                  "$2 = '' THEN state ELSE $2 END, expiry_date = CASE WHEN "
+                  "$3 = 0 THEN expiry_date ELSE $3 END WHERE card_id = $1",
+                  (db_value[]){db_text(id),
+                               db_text(state != NULL ? state : ""),
+                               db_int(expiry_date)},
+                  3, NULL, NULL, &changed);
+    if (st != OCP_OK) {
+        reg_set_error(r, "recording the card's change");
+        return st;
+    }
+    if (changed == 0) {
+        snprintf(r->error, sizeof r->error, "card %s is not in the registry",
+                 id);
+        return OCP_E_ARGS;
+    }
+    return OCP_OK;
+}
+
 ocp_status ocp_registry_hotlist_add(ocp_registry *r, const uint8_t card[8],
                                     const char *reason, const char *by,
                                     int64_t now)

@@ -156,12 +156,19 @@ PY
     trail_is "$c1" 'last["action"] == "credit" and last["detail"] == {"amount": 500, "slot": 3} and last["approval_id"] is None'
     by wang grant --revoke 4 >/dev/null || fail revoke
     trail_is "$c1" 'last["action"] == "revoke" and last["detail"] == {"slot": 4}'
+    local expiry_before
+    expiry_before=$("$sql" card "$c1")
     by wang renew --years 5 >/dev/null || fail renew
     trail_is "$c1" 'last["action"] == "renew" and len(last["detail"]["expiry_date"]) == 10'
+    # The registry's record of the card follows the desk: expiry, state.
+    [[ $("$sql" card "$c1") != "$expiry_before" && $("$sql" card "$c1") == active\|* ]] ||
+        fail "the registry did not record the renewal: $expiry_before -> $("$sql" card "$c1")"
     by wang block >/dev/null || fail block
     trail_is "$c1" 'last["action"] == "block" and last["detail"] == {"from": "active", "to": "blocked"}'
+    [[ $("$sql" card "$c1") == blocked\|* ]] || fail "registry state after block: $("$sql" card "$c1")"
     by wang unblock >/dev/null || fail unblock
     trail_is "$c1" 'last["action"] == "unblock" and last["detail"] == {"from": "blocked", "to": "active"}'
+    [[ $("$sql" card "$c1") == active\|* ]] || fail "registry state after unblock: $("$sql" card "$c1")"
     OCP_PIN=2468 OCP_NEW_PIN=1357 by wang pin change >/dev/null || fail "pin change"
     trail_is "$c1" 'last["action"] == "pin-change" and last["detail"] == {}'
     ! grep -q -e 2468 -e 1357 "$E2E_TMP/trail.json" || fail "a PIN in the trail"
@@ -275,6 +282,7 @@ sqlite_sql() {
     no_trail) sqlite3 "$f" "CREATE TRIGGER no_trail BEFORE INSERT ON actions BEGIN SELECT RAISE(ABORT, 'the trail is off'); END" ;;
     trail_back) sqlite3 "$f" "DROP TRIGGER no_trail" ;;
     access) sqlite3 "$f" "SELECT COUNT(*) FROM access_log WHERE who = 'root' AND what = 'desk trail'" ;;
+    card) sqlite3 "$f" "SELECT state || '|' || expiry_date FROM cards WHERE card_id = '$2'" ;;
     esac
 }
 scenario "sqlite:$E2E_TMP/registry.db" sqlite_sql 4F43500000000D01 4F43500000000D02
@@ -296,6 +304,7 @@ pg_sql() {
     no_trail) psql -q "$PG" -c "CREATE FUNCTION no_trail() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN RAISE EXCEPTION 'the trail is off'; END \$\$; CREATE TRIGGER no_trail BEFORE INSERT ON actions FOR EACH ROW EXECUTE FUNCTION no_trail()" ;;
     trail_back) psql -q "$PG" -c "DROP TRIGGER no_trail ON actions; DROP FUNCTION no_trail()" ;;
     access) psql -tAq "$PG" -c "SELECT COUNT(*) FROM access_log WHERE who = 'root' AND what = 'desk trail'" ;;
+    card) psql -tAq "$PG" -c "SELECT state || '|' || expiry_date FROM cards WHERE card_id = '$2'" ;;
     esac
 }
 scenario "$PG" pg_sql 4F43500000000D11 4F43500000000D12

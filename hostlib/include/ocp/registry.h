@@ -145,6 +145,18 @@ OCP_API ocp_status ocp_registry_put_card(ocp_registry *r,
                                          int64_t now);
 
 /**
+ * Record what the desk changed on a card the registry knows: its state
+ * ("active", "blocked", "terminated"; NULL: unchanged) and its expiry
+ * (days since 2000-01-01; 0: unchanged).  A replaced card keeps that
+ * state.  OCP_E_ARGS (with the reason in ocp_registry_error()) for a
+ * card the registry does not know.
+ */
+OCP_API ocp_status ocp_registry_card_changed(ocp_registry *r,
+                                             const uint8_t card[8],
+                                             const char *state,
+                                             uint16_t expiry_date);
+
+/**
  * A card's entitlements as the registry knows them, for a replacement
  * card: each recorded entitlement (table `entitlements`, slot order) with
  * its window, and `remaining` taken from the newest accepted record
