@@ -224,3 +224,32 @@ void desk_close(struct desk *d)
     ocp_registry_close(d->r);
     d->r = NULL;
 }
+
+static int count_clerk(void *ctx, const ocp_registry_clerk *k)
+{
+    (void)k;
+    ++*(int *)ctx;
+    return 1; /* one is enough */
+}
+
+int cli_registry_open_admin(struct cli *c, ocp_registry **r)
+{
+    int rc = cli_registry_open(c, r), clerks = 0;
+    ocp_status st;
+    if (rc != 0)
+        return rc;
+    /* A registry without clerks is being set up: nobody could log in.
+     * Once it has one, its administration is a clerk's with `registry`
+     * (a restore replaces the clerks themselves). */
+    st = ocp_registry_list_clerks(*r, count_clerk, &clerks);
+    if (st != OCP_OK)
+        rc = cli_registry_fail(*r, "reading the clerks", st);
+    else if (clerks > 0)
+        rc = cli_clerk_login(c, *r, "registry", NULL);
+    if (rc != 0) {
+        ocp_registry_close(*r);
+        *r = NULL;
+    }
+    return rc;
+}
+

@@ -73,6 +73,14 @@ json_t *desk_issue_detail(const ocp_issue_request *req);
 int cli_clerk_login(struct cli *c, ocp_registry *r, const char *permission,
                     const char *alternative);
 
+/*
+ * Opens the registry for its administration (terminals, published files,
+ * the hotlist, backup, restore, purge): once the registry has a clerk, a
+ * clerk with the registry permission must be logged in.  0, or the exit
+ * code after a message (the registry is then closed).
+ */
+int cli_registry_open_admin(struct cli *c, ocp_registry **r);
+
 /* The --approval option's value: a positive number, else -1 after a
  * message. */
 int cli_parse_approval(const char *prog, const char *arg, int64_t *id);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clerk.h"
 #include "cli.h"
 #include "ocp/registry.h"
 #include "ocp/hotlist.h"
@@ -156,13 +157,15 @@ static int registry_hotlist(struct cli *c, const char *verb, int argc,
         usage(stderr);
         return EXIT_USAGE;
     }
-    if ((rc = cli_registry_open(c, &r)) != 0)
+    if ((rc = cli_registry_open_admin(c, &r)) != 0)
         return rc;
     st = ocp_registry_now(r, &now);
     if (st == OCP_OK && verb[0] == 'a')
-        /* Who: the desk; a clerk's login takes its place once the desk
-         * commands log clerks in. */
-        st = ocp_registry_hotlist_add(r, id, reason, "desk", now);
+        /* Who: the clerk logged in, else (a registry not yet given a
+         * clerk) the desk. */
+        st = ocp_registry_hotlist_add(r, id, reason,
+                                      c->clerk != NULL ? c->clerk : "desk",
+                                      now);
     else if (st == OCP_OK && verb[0] == 'r')
         st = ocp_registry_hotlist_remove(r, id, now);
     else if (st == OCP_OK) {

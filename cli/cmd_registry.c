@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clerk.h"
 #include "cli.h"
 #include "ocp/batch.h"
 #include "ocp/holder.h"
@@ -287,7 +288,7 @@ static int do_backup(struct cli *c, const char *path, int restore)
 {
     ocp_registry *r;
     ocp_status st;
-    int rc = cli_registry_open(c, &r);
+    int rc = cli_registry_open_admin(c, &r);
     if (rc != 0)
         return rc;
     st = restore ? ocp_registry_restore(r, path)
@@ -316,7 +317,7 @@ static int do_purge(struct cli *c)
     ocp_purge_result res;
     ocp_status st;
     int64_t now;
-    int rc = cli_registry_open(c, &r);
+    int rc = cli_registry_open_admin(c, &r);
     if (rc != 0)
         return rc;
     if ((rc = registry_now(r, &now)) != 0) {
@@ -372,7 +373,7 @@ static int do_enrol(struct cli *c, uint32_t id, const char *operator_name,
     int rc;
 
     /* The registry first: an unreachable one leaves no key file behind. */
-    if ((rc = cli_registry_open(c, &r)) != 0)
+    if ((rc = cli_registry_open_admin(c, &r)) != 0)
         return rc;
     if ((rc = registry_now(r, &now)) != 0)
         goto out;
@@ -423,7 +424,7 @@ static int do_login(struct cli *c, uint32_t id, const char *path)
     ocp_status st;
     FILE *f;
     int fd, rc;
-    if ((rc = cli_registry_open(c, &r)) != 0)
+    if ((rc = cli_registry_open_admin(c, &r)) != 0)
         return rc;
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0) {
@@ -481,7 +482,7 @@ static int do_revoke(struct cli *c, uint32_t id)
     ocp_status st;
     int64_t now;
     int rc;
-    if ((rc = cli_registry_open(c, &r)) != 0)
+    if ((rc = cli_registry_open_admin(c, &r)) != 0)
         return rc;
     if ((rc = registry_now(r, &now)) == 0) {
         st = ocp_registry_revoke_terminal(r, id, now);
@@ -623,7 +624,7 @@ static int do_publish(struct cli *c, const char *what, const char *path,
     }
     if (read_whole(path, &body, &len) != 0)
         return EXIT_FAILURE_;
-    if ((rc = cli_registry_open(c, &r)) != 0)
+    if ((rc = cli_registry_open_admin(c, &r)) != 0)
         goto out;
     if ((rc = registry_now(r, &now)) != 0)
         goto out;

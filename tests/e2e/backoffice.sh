@@ -68,6 +68,14 @@ reg registry init | grep -q "sqlite, schema version $SCHEMA" || fail "init again
 export OCP_CLERK=desk1 OCP_CLERK_PASSWORD="desk1 password"
 OCP_NEW_CLERK_PASSWORD="desk1 password" reg registry clerk add desk1 \
     --name 柜员 --permissions issue,registry >/dev/null || fail "the desk's clerk"
+# From now on the registry's administration is a clerk's with `registry`:
+# without one, or with a wrong password, nothing is enrolled or purged.
+expect 13 env -u OCP_CLERK "$OCP" --db "$DB" --keys "$KEYS" registry \
+    terminal enrol $T1 --operator bus-line-7 --kind validator \
+    --key-out "$E2E_TMP/$T1.pem"
+[[ ! -e $E2E_TMP/$T1.pem ]] || fail "a refused enrolment left a key file"
+expect 13 env OCP_CLERK_PASSWORD=wrong-password "$OCP" --db "$DB" registry purge
+expect 13 env -u OCP_CLERK "$OCP" --db "$DB" --keys "$KEYS" hotlist add 4F43500000000B01
 reg registry terminal enrol $T1 --operator bus-line-7 --kind validator \
     --key-out "$E2E_TMP/$T1.pem" >/dev/null || fail "enrol T1"
 reg registry terminal enrol $T2 --operator bus-line-7 --kind validator \
