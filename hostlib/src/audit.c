@@ -801,6 +801,8 @@ static void release_findings(struct audit *a, int sort)
     if (sort && n > 0 && (all = malloc(n * sizeof *all)) != NULL) {
         n = 0;
         for (k = 0; k < a->n_workers; k++) {
+            if (a->workers[k].n_held == 0)
+                continue; /* its held may be NULL: not for memcpy */
             memcpy(all + n, a->workers[k].held,
                    a->workers[k].n_held * sizeof *all);
             n += a->workers[k].n_held;
