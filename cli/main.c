@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ocp/ccid.h"
 #include "ocp/holder.h"
 #include "ocp/keyfile.h"
 #include "ocp/pcsc.h"
@@ -55,7 +56,8 @@ static void usage(FILE *f)
     size_t i;
     fprintf(f, "usage: ocp [global options] COMMAND [options]\n\n"
                "Global options:\n"
-               "  -r, --reader NAME|INDEX  card reader (default: the first)\n"
+               "  -r, --reader NAME|INDEX  card reader (default: the first PC/SC one);\n"
+               "               usb:VID:PID[:N]  a USB CCID reader driven directly\n"
                "  --keys URI               key store: file:PATH, pkcs11:URI or dev:DIR\n"
                "  --json                   machine-readable output\n"
                "  --trace                  show APDUs on stderr (protected payloads masked)\n"
@@ -254,20 +256,52 @@ int cli_fail(const char *what, ocp_status st)
     }
 }
 
+/*
+ * -r usb:VID:PID[:N]: the reader through libusb, no pcscd.  --wait is
+ * honoured by trying to power the card on again every 200 ms.
+ */
+static ocp_status connect_usb(struct cli *c, ocp_transport **t)
+{
+    struct timespec start, now, pause = {0, 200000000L};
+    ocp_status st;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        st = ocp_ccid_open_timeout(c->reader, c->card_timeout_ms, t);
+        if (st != OCP_E_NO_CARD || c->wait_ms == 0)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (c->wait_ms > 0 &&
+            (now.tv_sec - start.tv_sec) * 1000L +
+                    (now.tv_nsec - start.tv_nsec) / 1000000L >= c->wait_ms)
+            break;
+        nanosleep(&pause, NULL);
+    }
+    if (st != OCP_OK && ocp_ccid_last_error()[0])
+        fprintf(stderr, "ocp: %s\n", ocp_ccid_last_error());
+    else if (st == OCP_OK && c->verbose)
+        fprintf(stderr, "ocp: reader %s\n", c->reader);
+    return st;
+}
+
 ocp_status cli_connect(struct cli *c, ocp_transport **t)
 {
     char name[256];
-    ocp_status st = ocp_pcsc_find_reader(c->reader, name, sizeof name);
-    if (st != OCP_OK)
-        return st;
-    st = ocp_pcsc_wait_card(name, c->wait_ms);
-    if (st == OCP_E_TIMEOUT)
-        st = OCP_E_NO_CARD;
-    if (st != OCP_OK)
-        return st;
-    if (c->verbose)
-        fprintf(stderr, "ocp: reader %s\n", name);
-    st = ocp_pcsc_connect_timeout(name, c->card_timeout_ms, t);
+    ocp_status st;
+    if (c->reader != NULL && strncmp(c->reader, "usb:", 4) == 0) {
+        st = connect_usb(c, t);
+    } else {
+        st = ocp_pcsc_find_reader(c->reader, name, sizeof name);
+        if (st != OCP_OK)
+            return st;
+        st = ocp_pcsc_wait_card(name, c->wait_ms);
+        if (st == OCP_E_TIMEOUT)
+            st = OCP_E_NO_CARD;
+        if (st != OCP_OK)
+            return st;
+        if (c->verbose)
+            fprintf(stderr, "ocp: reader %s\n", name);
+        st = ocp_pcsc_connect_timeout(name, c->card_timeout_ms, t);
+    }
     /* One subcommand is one exclusive transaction: no other program's
      * APDUs can interleave with a session's. */
     if (st == OCP_OK) {

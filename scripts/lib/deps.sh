@@ -7,7 +7,7 @@
 # Build and test dependencies of scripts/test and scripts/demo.
 OCP_PACKAGES_BUILD=(build-essential cmake pkg-config libssl-dev
     libpcsclite-dev libcmocka-dev libjansson-dev libp11-kit-dev
-    libsqlite3-dev sqlite3 libpq-dev)
+    libsqlite3-dev sqlite3 libpq-dev libusb-1.0-0-dev)
 OCP_PACKAGES_RUN=(pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard
     softhsm2 postgresql)
 # scripts/test only: the constant-time checks run under valgrind; the

@@ -1,0 +1,38 @@
+/*
+ * The CCID transport over any usb_io (transport_ccid.c): the entry point
+ * tests and fuzzers use to run it over a device model instead of libusb.
+ */
+#ifndef OCP_CCID_TRANSPORT_H
+#define OCP_CCID_TRANSPORT_H
+
+#include "ocp/status.h"
+#include "ocp/transport.h"
+#include "usb_io.h"
+
+struct ccid_options {
+    unsigned timeout_ms;     /* each bulk read; 0: the default (5 s);
+                                CCID_NO_DEADLINE: none */
+    unsigned max_extensions; /* time extensions per command */
+    uint8_t slot;
+};
+
+#define CCID_MAX_EXTENSIONS 60u
+#define CCID_NO_DEADLINE 0xFFFFFFFFu
+
+/*
+ * Parse io->info.class_desc, refuse a reader below the short-APDU level,
+ * power the slot on.  The transport owns io from the call on: on failure
+ * io->ops->close has been called already.
+ */
+ocp_status ccid_transport_open(const struct usb_io *io,
+                               const struct ccid_options *opt,
+                               ocp_transport **out);
+
+/* The ATR the card gave at the last power-on. */
+size_t ccid_transport_atr(const ocp_transport *t, uint8_t *atr, size_t cap);
+
+/* Sets ocp_ccid_last_error()'s text. */
+void ccid_set_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+#endif

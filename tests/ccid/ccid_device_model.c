@@ -1,0 +1,348 @@
+/* A USB CCID reader in software: see ccid_device_model.h. */
+#include "ccid_device_model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ocp/inproc.h"
+
+/* T=1, no interface bytes beyond TD1, "OCP" in the historical bytes. */
+static const uint8_t model_atr[] = {0x3B, 0x83, 0x80, 0x01, 'O', 'C', 'P',
+                                    0x83 ^ 0x80 ^ 0x01 ^ 'O' ^ 'C' ^ 'P'};
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint8_t *push(struct ccid_model *m, size_t len)
+{
+    unsigned i;
+    if (m->q_count == 16)
+        return NULL;
+    i = (m->q_head + m->q_count++) % 16;
+    m->queue_len[i] = len;
+    memset(m->queue[i], 0, sizeof m->queue[i]);
+    return m->queue[i];
+}
+
+/* One answer: type, slot, seq, bStatus, bError, third byte, data. */
+static void answer(struct ccid_model *m, uint8_t type, uint8_t slot,
+                   uint8_t seq, uint8_t status, uint8_t error, uint8_t param,
+                   const uint8_t *data, size_t n)
+{
+    uint8_t *f = push(m, 10 + n);
+    if (f == NULL)
+        return;
+    f[0] = type;
+    put_le32(f + 1, (uint32_t)n);
+    f[5] = slot;
+    f[6] = seq;
+    f[7] = status;
+    f[8] = error;
+    f[9] = param;
+    if (n)
+        memcpy(f + 10, data, n);
+}
+
+static uint8_t icc_bits(const struct ccid_model *m)
+{
+    return (uint8_t)(!m->present ? 2u : m->powered ? 0u : 1u);
+}
+
+/* The answer to one command, with the one-shot faults applied. */
+static void reply(struct ccid_model *m, uint8_t type, uint8_t slot,
+                  uint8_t seq, uint8_t status, uint8_t error,
+                  const uint8_t *data, size_t n)
+{
+    struct ccid_model_faults *f = &m->fault;
+    uint8_t param = 0;
+    unsigned i;
+
+    if (f->mute) {
+        f->mute = 0;
+        return;
+    }
+    for (; f->stale_frames; f->stale_frames--)
+        answer(m, type, slot, (uint8_t)(seq - 1u), status, error, 0, data, n);
+    for (; f->time_extensions; f->time_extensions--)
+        answer(m, type, slot, seq, (uint8_t)(0x80u | icc_bits(m)), 1, 0,
+               NULL, 0);
+    if (f->wrong_seq) {
+        f->wrong_seq = 0;
+        for (i = 0; i < 8; i++)
+            answer(m, type, slot, (uint8_t)(seq + 0x80u), status, error, 0,
+                   data, n);
+        return;
+    }
+    if (f->wrong_slot) {
+        f->wrong_slot = 0;
+        slot = 1;
+    }
+    if (f->wrong_type) {
+        f->wrong_type = 0;
+        answer(m, 0x81, slot, seq, icc_bits(m), 0, 0, NULL, 0);
+        return;
+    }
+    if (f->bad_status) {
+        f->bad_status = 0;
+        status |= 0x04u;
+    }
+    if (f->chained && type == 0x80) {
+        f->chained = 0;
+        param = 1;
+    }
+    answer(m, type, slot, seq, status, error, param, data, n);
+    i = (m->q_head + m->q_count - 1u) % 16;
+    if (f->short_read) {
+        f->short_read = 0;
+        m->queue_len[i] -= 3;
+    }
+    if (f->length_overflow) {
+        f->length_overflow = 0;
+        put_le32(m->queue[i] + 1, 0xFFFFFFF0u);
+    }
+}
+
+static void do_power_on(struct ccid_model *m, uint8_t slot, uint8_t seq)
+{
+    m->power_ons++;
+    if (!m->present) {
+        reply(m, 0x80, slot, seq, 0x42, 0xFE, NULL, 0);
+        return;
+    }
+    if (ocp_inproc_power_cycle(m->card) != OCP_OK) {
+        reply(m, 0x80, slot, seq, 0x41, 0xFE, NULL, 0);
+        return;
+    }
+    m->powered = 1;
+    reply(m, 0x80, slot, seq, 0x00, 0, model_atr, sizeof model_atr);
+}
+
+static void do_xfr(struct ccid_model *m, uint8_t slot, uint8_t seq,
+                   const uint8_t *apdu, size_t n)
+{
+    uint8_t r[OCP_RAPDU_MAX];
+    size_t rlen = sizeof r;
+    ocp_status st;
+
+    m->xfr_blocks++;
+    if (!m->present || !m->powered) {
+        reply(m, 0x80, slot, seq, (uint8_t)(0x40u | icc_bits(m)), 0xFE,
+              NULL, 0);
+        return;
+    }
+    if (m->fault.error) {
+        uint8_t e = (uint8_t)m->fault.error;
+        m->fault.error = 0;
+        reply(m, 0x80, slot, seq, 0x40, e, NULL, 0);
+        return;
+    }
+    st = m->card->ops->transmit(m->card, apdu, n, r, &rlen);
+    if (st != OCP_OK) {
+        /* The card stopped answering (power cut in the test port). */
+        reply(m, 0x80, slot, seq, 0x40, 0xFE, NULL, 0);
+        return;
+    }
+    reply(m, 0x80, slot, seq, 0x00, 0, r, rlen);
+}
+
+static usb_status model_bulk_out(void *dev, const uint8_t *buf, size_t len,
+                                 unsigned timeout_ms)
+{
+    struct ccid_model *m = dev;
+    uint32_t dlen;
+    uint8_t slot, seq;
+    (void)timeout_ms;
+    if (m->gone)
+        return USB_E_NO_DEVICE;
+    if (m->fault.stall_out) {
+        m->fault.stall_out = 0;
+        m->halted_out = 1;
+    }
+    if (m->halted_out)
+        return USB_E_STALL;
+    if (len < 10)
+        return USB_E_IO;
+    dlen = (uint32_t)buf[1] | (uint32_t)buf[2] << 8 |
+           (uint32_t)buf[3] << 16 | (uint32_t)buf[4] << 24;
+    if (dlen != len - 10)
+        return USB_E_IO; /* the test fails on it: a bad command */
+    slot = buf[5];
+    seq = buf[6];
+    m->last_seq = seq;
+    m->commands++;
+    switch (buf[0]) {
+    case 0x62:
+        do_power_on(m, slot, seq);
+        break;
+    case 0x63:
+        m->powered = 0;
+        reply(m, 0x81, slot, seq, icc_bits(m), 0, NULL, 0);
+        break;
+    case 0x65:
+        reply(m, 0x81, slot, seq, icc_bits(m), 0, NULL, 0);
+        break;
+    case 0x6F:
+        do_xfr(m, slot, seq, buf + 10, dlen);
+        break;
+    default:
+        /* bError 0: command not supported. */
+        reply(m, 0x81, slot, seq, (uint8_t)(0x40u | icc_bits(m)), 0, NULL,
+              0);
+        break;
+    }
+    if (m->fault.vanish) {
+        m->fault.vanish = 0;
+        m->gone = 1;
+    }
+    return USB_OK;
+}
+
+static usb_status model_bulk_in(void *dev, uint8_t *buf, size_t cap,
+                                size_t *got, unsigned timeout_ms)
+{
+    struct ccid_model *m = dev;
+    size_t n;
+    (void)timeout_ms;
+    *got = 0;
+    if (m->gone)
+        return USB_E_NO_DEVICE;
+    if (m->fault.stall_in || m->fault.stall_in_always) {
+        m->fault.stall_in = 0;
+        m->halted_in = 1;
+    }
+    if (m->halted_in)
+        return USB_E_STALL;
+    if (m->q_count == 0)
+        return USB_E_TIMEOUT;
+    n = m->queue_len[m->q_head];
+    if (n > cap)
+        n = cap; /* the host's buffer decides, as on a real bus */
+    memcpy(buf, m->queue[m->q_head], n);
+    *got = n;
+    m->q_head = (m->q_head + 1u) % 16;
+    m->q_count--;
+    return USB_OK;
+}
+
+static usb_status model_interrupt_in(void *dev, uint8_t *buf, size_t cap,
+                                     size_t *got, unsigned timeout_ms)
+{
+    struct ccid_model *m = dev;
+    size_t n;
+    (void)timeout_ms;
+    *got = 0;
+    if (m->gone)
+        return USB_E_NO_DEVICE;
+    if (m->n_count == 0)
+        return USB_E_TIMEOUT;
+    n = m->notify_len[m->n_head];
+    if (n > cap)
+        n = cap;
+    memcpy(buf, m->notify[m->n_head], n);
+    *got = n;
+    m->n_head = (m->n_head + 1u) % 8;
+    m->n_count--;
+    return USB_OK;
+}
+
+static usb_status model_clear_halt(void *dev, enum usb_endpoint ep)
+{
+    struct ccid_model *m = dev;
+    if (m->gone)
+        return USB_E_NO_DEVICE;
+    m->clear_halts++;
+    if (ep == USB_EP_BULK_IN)
+        m->halted_in = 0;
+    else if (ep == USB_EP_BULK_OUT)
+        m->halted_out = 0;
+    return USB_OK;
+}
+
+static void model_close(void *dev)
+{
+    /* The test owns the model and frees it after reading its counters. */
+    (void)dev;
+}
+
+static const struct usb_io_ops model_ops = {
+    model_bulk_out, model_bulk_in, model_interrupt_in, model_clear_halt,
+    model_close,
+};
+
+static void notify(struct ccid_model *m, uint8_t state)
+{
+    unsigned i;
+    if (m->n_count == 8)
+        return;
+    i = (m->n_head + m->n_count++) % 8;
+    m->notify[i][0] = 0x50;
+    m->notify[i][1] = state;
+    m->notify_len[i] = 2;
+}
+
+void ccid_model_remove_card(struct ccid_model *m)
+{
+    m->present = 0;
+    m->powered = 0;
+    notify(m, 0x02); /* slot 0 changed, no card */
+}
+
+void ccid_model_insert_card(struct ccid_model *m)
+{
+    m->present = 1;
+    notify(m, 0x03); /* slot 0 changed, card present */
+}
+
+struct ccid_model *ccid_model_new(ocp_transport *card, uint32_t features,
+                                  int with_interrupt, struct usb_io *io)
+{
+    struct ccid_model *m = calloc(1, sizeof *m);
+    uint8_t *d;
+    if (m == NULL)
+        return NULL;
+    m->card = card;
+    m->present = 1;
+    memset(io, 0, sizeof *io);
+    io->ops = &model_ops;
+    io->dev = m;
+    io->info.vid = 0x1209; /* pid.codes test range */
+    io->info.pid = 0x0CCD;
+    io->info.ep_bulk_in = 0x82;
+    io->info.ep_bulk_out = 0x01;
+    io->info.ep_interrupt = with_interrupt ? 0x83 : 0;
+    d = io->info.class_desc;
+    d[0] = 54;
+    d[1] = 0x21;
+    d[2] = 0x10; /* bcdCCID 1.10 */
+    d[3] = 0x01;
+    d[4] = 0;    /* one slot */
+    d[5] = 0x07; /* 5 V, 3 V, 1.8 V */
+    put_le32(d + 6, 0x00000003u);  /* T=0 and T=1 */
+    put_le32(d + 10, 4000u);
+    put_le32(d + 14, 4000u);
+    put_le32(d + 19, 10752u);
+    put_le32(d + 23, 10752u);
+    put_le32(d + 28, 254u);
+    put_le32(d + 40, features);
+    put_le32(d + 44, 271u);        /* a header and a short APDU */
+    d[48] = 0xFF;
+    d[49] = 0xFF;
+    d[53] = 1;
+    io->info.class_desc_len = 54;
+    return m;
+}
+
+void ccid_model_free(struct ccid_model *m)
+{
+    if (m == NULL)
+        return;
+    if (m->card != NULL)
+        m->card->ops->close(m->card);
+    memset(m, 0, sizeof *m);
+    free(m);
+}
