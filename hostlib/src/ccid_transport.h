@@ -28,6 +28,14 @@ ocp_status ccid_transport_open(const struct usb_io *io,
                                const struct ccid_options *opt,
                                ocp_transport **out);
 
+/*
+ * Ask the reader whether a card is in slot opt->slot (GetSlotStatus);
+ * *seq is the bSeq to use, advanced.  io stays open (the caller's).
+ */
+ocp_status ccid_slot_present(const struct usb_io *io,
+                             const struct ccid_options *opt, uint8_t *seq,
+                             int *present);
+
 /* The ATR the card gave at the last power-on. */
 size_t ccid_transport_atr(const ocp_transport *t, uint8_t *atr, size_t cap);
 

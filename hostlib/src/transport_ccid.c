@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ccid_codec.h"
 #include "ccid_transport.h"
@@ -451,6 +452,98 @@ size_t ccid_transport_atr(const ocp_transport *t, uint8_t *atr, size_t cap)
     return p->atr_len;
 }
 
+ocp_status ccid_slot_present(const struct usb_io *io,
+                             const struct ccid_options *opt, uint8_t *seq,
+                             int *present)
+{
+    struct ccid_transport *p;
+    struct ccid_response r;
+    size_t len;
+    uint8_t s;
+    ocp_status st;
+
+    if (io == NULL || io->ops == NULL || opt == NULL || seq == NULL ||
+        present == NULL)
+        return OCP_E_ARGS;
+    /* A transport of its own for the one command: send_msg and receive
+     * keep their checks, and io is not closed with it. */
+    p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return OCP_E_NOMEM;
+    p->io = *io;
+    p->opt = *opt;
+    s = (*seq)++;
+    if (ccid_encode_get_slot_status(p->opt.slot, s, p->msg, sizeof p->msg,
+                                    &len) != CCID_OK) {
+        st = OCP_E_ARGS;
+    } else {
+        st = send_msg(p, len);
+        if (st == OCP_OK)
+            st = receive(p, CCID_RDR_TO_PC_SLOT_STATUS, s, &r);
+        if (st == OCP_OK && r.cmd_status == CCID_CMD_FAILED) {
+            ccid_set_error("the reader failed GetSlotStatus (bError "
+                           "0x%02X)", r.error);
+            st = OCP_E_TRANSPORT;
+        }
+        if (st == OCP_OK)
+            *present = r.icc_status != CCID_ICC_ABSENT;
+    }
+    free(p);
+    return st;
+}
+
+static long elapsed_ms(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(now.tv_sec - since->tv_sec) * 1000L +
+           (now.tv_nsec - since->tv_nsec) / 1000000L;
+}
+
+static ocp_status open_io(const char *spec, struct usb_io *io);
+
+static ocp_status wait_slot(const char *spec, long timeout_ms, int want)
+{
+    struct usb_io io;
+    struct ccid_options opt;
+    struct timespec start, pause = {0, 100000000L};
+    uint8_t seq = 0;
+    ocp_status st;
+
+    last_error[0] = '\0';
+    st = open_io(spec, &io);
+    if (st != OCP_OK)
+        return st;
+    memset(&opt, 0, sizeof opt);
+    opt.timeout_ms = OCP_CCID_DEFAULT_TIMEOUT_MS;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        int present = 0;
+        st = ccid_slot_present(&io, &opt, &seq, &present);
+        if (st != OCP_OK)
+            break;
+        if (present == want)
+            break;
+        if (timeout_ms >= 0 && elapsed_ms(&start) >= timeout_ms) {
+            st = OCP_E_TIMEOUT;
+            break;
+        }
+        nanosleep(&pause, NULL);
+    }
+    io.ops->close(io.dev);
+    return st;
+}
+
+ocp_status ocp_ccid_wait_card(const char *spec, long timeout_ms)
+{
+    return wait_slot(spec, timeout_ms, 1);
+}
+
+ocp_status ocp_ccid_wait_removal(const char *spec, long timeout_ms)
+{
+    return wait_slot(spec, timeout_ms, 0);
+}
+
 int ocp_ccid_parse_spec(const char *spec, uint16_t *vid, uint16_t *pid,
                         unsigned *index)
 {
@@ -493,32 +586,43 @@ ocp_status ocp_ccid_open(const char *spec, ocp_transport **out)
 ocp_status ocp_ccid_open_timeout(const char *spec, long timeout_ms,
                                  ocp_transport **out)
 {
-    uint16_t vid, pid;
-    unsigned index;
     struct usb_io io;
     struct ccid_options opt;
-    usb_status st;
+    ocp_status st;
 
     if (out == NULL)
         return OCP_E_ARGS;
     *out = NULL;
     last_error[0] = '\0';
+    st = open_io(spec, &io);
+    if (st != OCP_OK)
+        return st;
+    memset(&opt, 0, sizeof opt);
+    /* libusb reads 0 as "no timeout"; a deadline beyond 2^31 ms is one
+     * too. */
+    opt.timeout_ms = timeout_ms <= 0 || timeout_ms > 0x7FFFFFFFL
+                         ? CCID_NO_DEADLINE
+                         : (unsigned)timeout_ms;
+    opt.max_extensions = CCID_MAX_EXTENSIONS;
+    return ccid_transport_open(&io, &opt, out);
+}
+
+/* Find and claim the reader a spec names; errors in words. */
+static ocp_status open_io(const char *spec, struct usb_io *io)
+{
+    uint16_t vid, pid;
+    unsigned index;
+    usb_status st;
+
     if (ocp_ccid_parse_spec(spec, &vid, &pid, &index) != 0) {
         ccid_set_error("a USB reader is usb:VID:PID or usb:VID:PID:N "
                        "(hexadecimal ids)");
         return OCP_E_ARGS;
     }
-    st = usb_libusb_open(vid, pid, index, &io);
+    st = usb_libusb_open(vid, pid, index, io);
     switch (st) {
     case USB_OK:
-        memset(&opt, 0, sizeof opt);
-        /* libusb reads 0 as "no timeout"; a deadline beyond 2^31 ms is
-         * one too. */
-        opt.timeout_ms = timeout_ms <= 0 || timeout_ms > 0x7FFFFFFFL
-                             ? CCID_NO_DEADLINE
-                             : (unsigned)timeout_ms;
-        opt.max_extensions = CCID_MAX_EXTENSIONS;
-        return ccid_transport_open(&io, &opt, out);
+        return OCP_OK;
     case USB_E_NOMEM:
         return OCP_E_NOMEM;
     case USB_E_NO_BUS:

@@ -142,8 +142,15 @@ static void do_xfr(struct ccid_model *m, uint8_t slot, uint8_t seq,
         return;
     }
     st = m->card->ops->transmit(m->card, apdu, n, r, &rlen);
+    if (st == OCP_E_CARD_REMOVED) {
+        /* The test port cut the power: the card was torn from the slot
+         * mid-command, and the reader says so. */
+        m->present = 0;
+        m->powered = 0;
+        reply(m, 0x80, slot, seq, 0x42, 0xFE, NULL, 0);
+        return;
+    }
     if (st != OCP_OK) {
-        /* The card stopped answering (power cut in the test port). */
         reply(m, 0x80, slot, seq, 0x40, 0xFE, NULL, 0);
         return;
     }

@@ -16,6 +16,7 @@
 #include "ccid_device_model.h"
 #include "ccid_transport.h"
 #include "ocp/ccid.h"
+#include "port_test.h"
 
 /* dwFeatures of a typical short-APDU reader (auto ATR parameters, voltage,
  * clock, baud rate, PPS, IFSD; short APDU level). */
@@ -54,6 +55,28 @@ static int open_env(uint32_t features, int with_interrupt,
     env.f.t = t;
     if (issue && fixture_issue(&env.f, OCP_SUITE_AES) != 0)
         return -1;
+    return 0;
+}
+
+/* The same, with a reader whose messages hold at most `max_message`
+ * bytes (dwMaxCCIDMessageLength). */
+static int setup_small_messages(void **state)
+{
+    struct usb_io io;
+    ocp_transport *t = NULL;
+    (void)state;
+    memset(&env, 0, sizeof env);
+    if (fixture_blank(&env.f) != 0)
+        return -1;
+    env.m = ccid_model_new(env.f.t, FEAT_SHORT_APDU, 1, &io);
+    if (env.m == NULL)
+        return -1;
+    env.f.t = NULL;
+    io.info.class_desc[44] = 30; /* 30 bytes: APDUs up to 20 */
+    io.info.class_desc[45] = 0;
+    if (ccid_transport_open(&io, NULL, &t) != OCP_OK)
+        return -1;
+    env.f.t = t;
     return 0;
 }
 
@@ -347,6 +370,102 @@ static void test_card_unpowered(void **state)
     assert_int_equal(select_card(), OCP_OK);
 }
 
+/* A power cut in the test port is the card torn from the slot in the
+ * middle of VERIFY: the reader says the slot is empty, and the try that
+ * was counted before the cut stays counted. */
+static void test_pin_try_survives_tearing(void **state)
+{
+    ocp_session *s;
+    ocp_card_status_info st;
+    int left;
+    (void)state;
+    assert_int_equal(fixture_session(&env.f, OCP_ROLE_KIOSK, &s), OCP_OK);
+    port_test_arm_cut(2, 0); /* the decrement commits; the restore is cut */
+    assert_int_equal(ocp_verify_pin(s, "2468", &left), OCP_E_CARD_REMOVED);
+    ocp_session_close(s);
+    assert_int_equal(select_card(), OCP_E_CARD_REMOVED);
+    port_test_power_up();
+    ccid_model_insert_card(env.m);
+    assert_int_equal(env.f.t->ops->reset(env.f.t), OCP_OK);
+    assert_int_equal(fixture_session(&env.f, OCP_ROLE_KIOSK, &s), OCP_OK);
+    assert_int_equal(ocp_read_status(s, &st), OCP_OK);
+    assert_int_equal(st.pin_tries, 2);
+    ocp_session_close(s);
+}
+
+/* The caller's buffer decides: too small is OCP_E_BUFFER with the size
+ * needed, and the transport goes on. */
+static void test_response_buffer_too_small(void **state)
+{
+    static const uint8_t select[] = {0x00, 0xA4, 0x04, 0x00, 0x05, 0xF0,
+                                     0x4F, 0x43, 0x50, 0x01, 0x00};
+    uint8_t r[OCP_RAPDU_MAX];
+    size_t rlen = 2;
+    (void)state;
+    assert_int_equal(env.f.t->ops->transmit(env.f.t, select, sizeof select,
+                                            r, &rlen),
+                     OCP_E_BUFFER);
+    assert_true(rlen > 2);
+    assert_int_equal(select_card(), OCP_OK);
+}
+
+/* An APDU longer than the reader's messages is refused before sending. */
+static void test_message_too_small_for_apdu(void **state)
+{
+    uint8_t apdu[40] = {0x80, 0xCA, 0x00, 0x00, 35};
+    uint8_t r[OCP_RAPDU_MAX];
+    size_t rlen = sizeof r;
+    unsigned commands;
+    (void)state;
+    commands = env.m->commands;
+    assert_int_equal(env.f.t->ops->transmit(env.f.t, apdu, sizeof apdu, r,
+                                            &rlen),
+                     OCP_E_TRANSPORT);
+    assert_non_null(strstr(ocp_ccid_last_error(), "dwMaxCCIDMessageLength"));
+    assert_int_equal(env.m->commands, commands);
+}
+
+/* GetSlotStatus, for the validator loop's waits (ocp_ccid_wait_card). */
+static void test_slot_status(void **state)
+{
+    struct usb_io io;
+    struct ccid_options opt;
+    struct card_fixture f;
+    struct ccid_model *m;
+    uint8_t seq = 0x10;
+    int present = -1;
+    (void)state;
+
+    assert_int_equal(fixture_blank(&f), 0);
+    m = ccid_model_new(f.t, FEAT_SHORT_APDU, 1, &io);
+    assert_non_null(m);
+    f.t = NULL;
+    memset(&opt, 0, sizeof opt);
+    opt.timeout_ms = 100;
+    assert_int_equal(ccid_slot_present(&io, &opt, &seq, &present), OCP_OK);
+    assert_int_equal(present, 1);
+    assert_int_equal(seq, 0x11);
+    assert_int_equal(m->last_seq, 0x10);
+    ccid_model_remove_card(m);
+    assert_int_equal(ccid_slot_present(&io, &opt, &seq, &present), OCP_OK);
+    assert_int_equal(present, 0);
+    m->fault.wrong_slot = 1;
+    assert_int_equal(ccid_slot_present(&io, &opt, &seq, &present),
+                     OCP_E_BAD_RESPONSE);
+    m->fault.vanish = 1;
+    assert_int_equal(ccid_slot_present(&io, &opt, &seq, &present),
+                     OCP_E_NO_READER);
+    fixture_free(&f);
+    ccid_model_free(m);
+
+    /* Through libusb: no such reader here, at once. */
+    assert_int_equal(ocp_ccid_wait_card("usb:ffff:fffe", 1000),
+                     OCP_E_NO_READER);
+    assert_int_equal(ocp_ccid_wait_removal("usb:ffff:fffe", -1),
+                     OCP_E_NO_READER);
+    assert_int_equal(ocp_ccid_wait_card("usb:", 0), OCP_E_ARGS);
+}
+
 /* ---- opening ------------------------------------------------------------ */
 
 static void open_fails(uint32_t features, int present, ocp_status want,
@@ -462,6 +581,13 @@ int main(void)
                                         setup_no_interrupt, teardown),
         cmocka_unit_test_setup_teardown(test_card_unpowered, setup_blank,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_pin_try_survives_tearing,
+                                        setup_issued, teardown),
+        cmocka_unit_test_setup_teardown(test_response_buffer_too_small,
+                                        setup_blank, teardown),
+        cmocka_unit_test_setup_teardown(test_message_too_small_for_apdu,
+                                        setup_small_messages, teardown),
+        cmocka_unit_test(test_slot_status),
         cmocka_unit_test(test_open_refused),
         cmocka_unit_test(test_no_such_usb_reader),
         cmocka_unit_test(test_parse_spec),

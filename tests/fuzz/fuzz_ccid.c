@@ -4,7 +4,8 @@
  * chooses, on every endpoint.
  *
  * Input: one flags byte (bit 0: the class descriptor comes from the input,
- * the next 54 bytes; bit 1: the reader has an interrupt endpoint), then
+ * the next 54 bytes; bit 1: the reader has an interrupt endpoint; bit 2:
+ * ask for the slot status three times first), then
  * frames, consumed one per bulk-in or interrupt-in read:
  *   kind (1 byte): bits 0-2 what the read returns (0 data, 1 timeout,
  *                  2 stall, 3 device gone, 4 I/O error, else data);
@@ -166,6 +167,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     opt.timeout_ms = 1;
     opt.max_extensions = 8;
 
+    {
+        /* The validator loop's slot polling, on the same hostile reader
+         * (the transport below takes over io; this does not). */
+        uint8_t seq = 0;
+        int in_slot;
+        if (data[0] & 4u)
+            for (i = 0; i < 3; i++)
+                (void)ccid_slot_present(&io, &opt, &seq, &in_slot);
+    }
     if (ccid_transport_open(&io, &opt, &t) != OCP_OK)
         return 0;
     for (i = 0; i < 6 && h.p < h.end; i++) {

@@ -75,6 +75,19 @@ OCP_API ocp_status ocp_ccid_open(const char *spec, ocp_transport **out);
 OCP_API ocp_status ocp_ccid_open_timeout(const char *spec, long timeout_ms,
                                          ocp_transport **out);
 
+/**
+ * Wait until a card is in the reader's slot, or until it is empty: the
+ * USB counterparts of ocp_pcsc_wait_card() and ocp_pcsc_wait_removal(),
+ * for a validator loop.  The reader is asked (PC_to_RDR_GetSlotStatus)
+ * every 100 ms and released in between calls.
+ * @param[in] spec        "usb:VID:PID[:N]"
+ * @param[in] timeout_ms  0 = check once, negative = wait for ever
+ * @return OCP_OK, OCP_E_TIMEOUT, OCP_E_NO_READER (as ocp_ccid_open()),
+ *         OCP_E_ARGS, OCP_E_SHARING, OCP_E_TRANSPORT, OCP_E_BAD_RESPONSE.
+ */
+OCP_API ocp_status ocp_ccid_wait_card(const char *spec, long timeout_ms);
+OCP_API ocp_status ocp_ccid_wait_removal(const char *spec, long timeout_ms);
+
 /** Parse "usb:VID:PID[:N]"; 0 on success, -1 if malformed. */
 OCP_API int ocp_ccid_parse_spec(const char *spec, uint16_t *vid,
                                 uint16_t *pid, unsigned *index);
