@@ -14,6 +14,7 @@
 
 #include "ocp/batch.h"
 #include "ocp/card.h"
+#include "ocp/ccid.h"
 #include "ocp/export.h"
 #include "ocp/issue.h"
 #include "ocp/keystore.h"
