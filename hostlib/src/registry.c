@@ -277,6 +277,21 @@ void ocp_registry_close(ocp_registry *r)
     free(r);
 }
 
+ocp_status reg_listed(ocp_registry *r, ocp_status st, int malformed,
+                      const char *doing, const char *table)
+{
+    if (st != OCP_OK) {
+        reg_set_error(r, doing);
+        return st;
+    }
+    if (malformed) {
+        snprintf(r->error, sizeof r->error,
+                 "the %s table holds a malformed row", table);
+        return OCP_E_DB;
+    }
+    return OCP_OK;
+}
+
 ocp_status reg_open_again(const ocp_registry *r, ocp_registry **out)
 {
     return ocp_registry_open(r->uri, out, NULL, 0);
@@ -426,16 +441,7 @@ ocp_status ocp_registry_list_terminals(ocp_registry *r,
                   "revoked_at, last_sync, clock_offset_s FROM terminals "
                   "ORDER BY terminal_id",
                   NULL, 0, terminal_walk_row, &w, NULL);
-    if (st != OCP_OK) {
-        reg_set_error(r, "listing the terminals");
-        return st;
-    }
-    if (w.malformed) {
-        snprintf(r->error, sizeof r->error,
-                 "the terminals table holds a malformed row");
-        return OCP_E_DB;
-    }
-    return OCP_OK;
+    return reg_listed(r, st, w.malformed, "listing the terminals", "terminals");
 }
 
 ocp_status ocp_registry_put_card(ocp_registry *r, const ocp_registry_card *c,

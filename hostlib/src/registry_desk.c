@@ -324,16 +324,7 @@ ocp_status ocp_registry_list_clerks(ocp_registry *r, ocp_registry_clerk_fn fn,
                   "SELECT login, display_name, permissions, disabled_at "
                   "FROM clerks ORDER BY login",
                   NULL, 0, clerk_walk_row, &w, NULL);
-    if (st != OCP_OK) {
-        reg_set_error(r, "listing the clerks");
-        return st;
-    }
-    if (w.malformed) {
-        snprintf(r->error, sizeof r->error,
-                 "the clerks table holds a malformed row");
-        return OCP_E_DB;
-    }
-    return OCP_OK;
+    return reg_listed(r, st, w.malformed, "listing the clerks", "clerks");
 }
 
 ocp_status ocp_registry_disable_clerk(ocp_registry *r, const char *login,
@@ -607,16 +598,7 @@ ocp_status ocp_registry_list_approvals(ocp_registry *r,
                   "approved_by, approved_at FROM approvals WHERE used_at IS "
                   "NULL ORDER BY id",
                   NULL, 0, approval_walk_row, &w, NULL);
-    if (st != OCP_OK) {
-        reg_set_error(r, "listing the approvals");
-        return st;
-    }
-    if (w.malformed) {
-        snprintf(r->error, sizeof r->error,
-                 "the approvals table holds a malformed row");
-        return OCP_E_DB;
-    }
-    return OCP_OK;
+    return reg_listed(r, st, w.malformed, "listing the approvals", "approvals");
 }
 
 struct action_walk {
@@ -671,14 +653,5 @@ ocp_status ocp_registry_list_actions(ocp_registry *r, const uint8_t card[8],
                       "approval_id FROM actions ORDER BY id",
                       NULL, 0, action_walk_row, &w, NULL);
     }
-    if (st != OCP_OK) {
-        reg_set_error(r, "reading the desk trail");
-        return st;
-    }
-    if (w.malformed) {
-        snprintf(r->error, sizeof r->error,
-                 "the actions table holds a malformed row");
-        return OCP_E_DB;
-    }
-    return OCP_OK;
+    return reg_listed(r, st, w.malformed, "reading the desk trail", "actions");
 }

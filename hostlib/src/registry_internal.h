@@ -29,6 +29,11 @@ ocp_status reg_note_debits(ocp_registry *r, uint32_t terminal,
 ocp_status reg_note_card_debits(ocp_registry *r, const char *card_hex,
                                 int64_t now);
 
+/* The end of a listing query: its failure (the registry's error says
+ * `doing`), else a row its callback could not read (OCP_E_DB). */
+ocp_status reg_listed(ocp_registry *r, ocp_status st, int malformed,
+                      const char *doing, const char *table);
+
 /* Another connection to the same registry (a thread's own). */
 ocp_status reg_open_again(const ocp_registry *r, ocp_registry **out);
 

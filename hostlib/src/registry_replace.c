@@ -106,16 +106,7 @@ ocp_status ocp_registry_debits(ocp_registry *r, const uint8_t *new_card,
                   "ORDER BY new_card, datetime, terminal_id, seq",
                   (db_value[]){db_text(id), db_int(open_only != 0)}, 2,
                   debit_row, &l, NULL);
-    if (st != OCP_OK) {
-        reg_set_error(r, "listing the replacement debits");
-        return st;
-    }
-    if (l.malformed) {
-        snprintf(r->error, sizeof r->error,
-                 "the replacement_debits table holds a malformed row");
-        return OCP_E_DB;
-    }
-    return OCP_OK;
+    return reg_listed(r, st, l.malformed, "listing the replacement debits", "replacement_debits");
 }
 
 ocp_status ocp_registry_settle_debits(ocp_registry *r,
