@@ -187,12 +187,14 @@ int desk_record(struct cli *c, struct desk *d, const uint8_t card[8],
                             d->approval_id ? json_integer(d->approval_id)
                                            : json_null());
         line = json_dumps(row, JSON_COMPACT);
-        fprintf(stderr, "ocp: the card changed, but the desk trail did not "
+        fprintf(stderr, "ocp: the %s changed, but the desk trail did not "
                         "record it: %s\n"
-                        "ocp: the card is the truth; enter this row in the "
-                        "trail once the registry works:\n%s\n",
+                        "ocp: %s; enter this row in the trail once the "
+                        "registry works:\n%s\n",
+                d->admin ? "registry" : "card",
                 ocp_registry_error(d->r)[0] ? ocp_registry_error(d->r)
                                             : ocp_strerror(st),
+                d->admin ? "the change is done" : "the card is the truth",
                 line ? line : "(out of memory)");
         free(line);
         json_decref(row);
@@ -244,8 +246,10 @@ int cli_registry_open_admin(struct cli *c, ocp_registry **r)
     st = ocp_registry_list_clerks(*r, count_clerk, &clerks);
     if (st != OCP_OK)
         rc = cli_registry_fail(*r, "reading the clerks", st);
-    else if (clerks > 0)
+    else if (clerks > 0) {
         rc = cli_clerk_login(c, *r, "registry", NULL);
+        c->clerk_logged_in = rc == 0;
+    }
     if (rc != 0) {
         ocp_registry_close(*r);
         *r = NULL;
@@ -253,3 +257,15 @@ int cli_registry_open_admin(struct cli *c, ocp_registry **r)
     return rc;
 }
 
+
+int cli_admin_record(struct cli *c, ocp_registry *r, const char *action,
+                     const uint8_t *card, json_t *detail)
+{
+    struct desk d;
+    memset(&d, 0, sizeof d);
+    d.r = r;
+    d.clerk = c->clerk_logged_in && c->clerk != NULL ? c->clerk : "-";
+    d.action = action;
+    d.admin = 1;
+    return desk_record(c, &d, card, detail);
+}

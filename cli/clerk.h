@@ -29,6 +29,7 @@ struct desk {
     const char *clerk;   /* who logged in */
     const char *action;  /* the trail's and the approvals' word for it */
     int64_t approval_id; /* spent on this command; 0: none */
+    int admin;           /* the registry changed, not a card */
 };
 
 /*
@@ -84,5 +85,15 @@ int cli_registry_open_admin(struct cli *c, ocp_registry **r);
 /* The --approval option's value: a positive number, else -1 after a
  * message. */
 int cli_parse_approval(const char *prog, const char *arg, int64_t *id);
+
+/*
+ * After an administration command changed the registry: one row in the
+ * trail under the clerk cli_registry_open_admin logged in, or "-" while
+ * the registry has no clerk yet (being set up, nobody to name).  card may
+ * be NULL; detail is taken over.  0, or EXIT_REGISTRY after printing the
+ * row to be entered by hand (the change is done either way).
+ */
+int cli_admin_record(struct cli *c, ocp_registry *r, const char *action,
+                     const uint8_t *card, json_t *detail);
 
 #endif

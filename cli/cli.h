@@ -48,6 +48,7 @@ struct cli {
     int db_given;        /* --db or OCP_DB was set: the desk records cards,
                             a clerk logs in, the trail is written */
     const char *clerk;   /* --clerk LOGIN, else OCP_CLERK; NULL: none */
+    int clerk_logged_in; /* cli_registry_open_admin checked the clerk */
 };
 
 /* The registry everyone uses when neither --db nor OCP_DB names one. */

@@ -210,7 +210,16 @@ static int registry_hotlist(struct cli *c, const char *verb, int argc,
     else if (!c->quiet)
         printf("%s\n", verb[0] == 'a' ? "on the registry's hotlist"
                                       : "off the registry's hotlist");
-    rc = EXIT_OK;
+    if (verb[0] == 'a')
+        rc = cli_admin_record(c, r, "hotlist-add", id,
+                              json_pack("{s:s}", "reason", reason));
+    else if (verb[0] == 'r')
+        rc = cli_admin_record(c, r, "hotlist-remove", id, json_object());
+    else
+        rc = cli_admin_record(c, r, "hotlist-export", NULL,
+                              json_pack("{s:I,s:I,s:b}", "version",
+                                        (json_int_t)version, "cards",
+                                        (json_int_t)n, "published", publish));
 out:
     free(cards);
     ocp_keystore_close(ks);

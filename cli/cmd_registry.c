@@ -307,8 +307,12 @@ static int do_backup(struct cli *c, const char *path, int restore)
         printf("%s %s (%s)\n", restore ? "registry restored from" :
                                           "registry backed up to",
                path, ocp_registry_backend(r));
+    /* After a restore the row goes into the registry as restored, which
+     * is the one that goes on. */
+    rc = cli_admin_record(c, r, restore ? "restore" : "backup", NULL,
+                          json_pack("{s:s}", "file", path));
     ocp_registry_close(r);
-    return EXIT_OK;
+    return rc;
 }
 
 static int do_purge(struct cli *c)
@@ -342,8 +346,14 @@ static int do_purge(struct cli *c)
                (unsigned long long)res.uses, (unsigned long long)res.batches,
                (unsigned long long)res.actions,
                (unsigned long long)res.holders);
+    rc = cli_admin_record(
+        c, r, "purge", NULL,
+        json_pack("{s:I,s:I,s:I,s:I}", "uses", (json_int_t)res.uses,
+                  "batches", (json_int_t)res.batches, "actions",
+                  (json_int_t)res.actions, "holders_pseudonymised",
+                  (json_int_t)res.holders));
     ocp_registry_close(r);
-    return EXIT_OK;
+    return rc;
 }
 
 static int do_init(struct cli *c)
@@ -410,6 +420,11 @@ static int do_enrol(struct cli *c, uint32_t id, const char *operator_name,
                operator_name, suite == OCP_SUITE_SM ? "SM2" : "P-256",
                key_out);
     }
+    rc = cli_admin_record(c, r, "terminal-enrol", NULL,
+                          json_pack("{s:o,s:s,s:s,s:s}", "terminal_id",
+                                    json_terminal_id(id), "operator",
+                                    operator_name, "kind", kind, "suite",
+                                    out_suite_name(suite)));
 out:
     ocp_registry_close(r);
     return rc;
@@ -446,6 +461,10 @@ static int do_login(struct cli *c, uint32_t id, const char *path)
         ocp_registry_close(r);
         return rc;
     }
+    /* Never the password: who gave which terminal a login, and when. */
+    rc = cli_admin_record(c, r, "terminal-login", NULL,
+                          json_pack("{s:o,s:s}", "terminal_id",
+                                    json_terminal_id(id), "login", login));
     ocp_registry_close(r);
     f = fdopen(fd, "w");
     if (f == NULL || fprintf(f, "%s\n", password) < 0 || fflush(f) != 0 ||
@@ -473,7 +492,7 @@ static int do_login(struct cli *c, uint32_t id, const char *path)
         printf("terminal %08X: login %s, its password in %s (give it to "
                "the terminal,\nthen delete it here)\n",
                id, login, path);
-    return EXIT_OK;
+    return rc;
 }
 
 static int do_revoke(struct cli *c, uint32_t id)
@@ -493,12 +512,18 @@ static int do_revoke(struct cli *c, uint32_t id)
             rc = EXIT_FAILURE_;
         } else if (st != OCP_OK)
             rc = cli_registry_fail(r, "revoking the terminal", st);
-        else if (c->json)
-            printf("{\"terminal_id\":\"0x%08X\",\"revoked\":true}\n", id);
-        else if (!c->quiet)
-            printf("terminal %08X revoked: its uploads are refused from "
-                   "now on\n",
-                   id);
+        else {
+            if (c->json)
+                printf("{\"terminal_id\":\"0x%08X\",\"revoked\":true}\n",
+                       id);
+            else if (!c->quiet)
+                printf("terminal %08X revoked: its uploads are refused "
+                       "from now on\n",
+                       id);
+            rc = cli_admin_record(c, r, "terminal-revoke", NULL,
+                                  json_pack("{s:o}", "terminal_id",
+                                            json_terminal_id(id)));
+        }
     }
     ocp_registry_close(r);
     return rc;
@@ -660,6 +685,9 @@ static int do_publish(struct cli *c, const char *what, const char *path,
                v, len);
     else if (!c->quiet)
         printf("%s version %u published (%zu bytes)\n", what, v, len);
+    rc = cli_admin_record(c, r, "publish", NULL,
+                          json_pack("{s:s,s:I,s:I}", "name", what, "version",
+                                    (json_int_t)v, "bytes", (json_int_t)len));
 out:
     free(old);
     free(body);

@@ -308,7 +308,7 @@ static int approve(struct cli *c, ocp_registry *r, int64_t id)
 static int approval_row(void *ctx, const ocp_registry_approval *a)
 {
     struct listing *l = ctx;
-    char card[17], at[24];
+    char card[17], at[24], asked[24];
     size_t i;
     for (i = 0; i < 8; i++)
         snprintf(card + 2 * i, 3, "%02X", a->card_id[i]);
@@ -319,6 +319,7 @@ static int approval_row(void *ctx, const ocp_registry_approval *a)
         json_object_set_new(v, "card_id", json_string(card));
         json_object_set_new(v, "amount", json_integer(a->amount));
         json_object_set_new(v, "requested_by", json_string(a->requested_by));
+        json_object_set_new(v, "requested_at", out_time(a->requested_at));
         json_object_set_new(v, "approved_by", a->approved_by
                                                   ? json_string(a->approved_by)
                                                   : json_null());
@@ -326,13 +327,15 @@ static int approval_row(void *ctx, const ocp_registry_approval *a)
         out_print(1, v, NULL);
     } else {
         if (l->n == 0)
-            printf("%-8s %-12s %-16s %10s  %-16s %-16s %s\n", "APPROVAL",
-                   "ACTION", "CARD", "AMOUNT", "REQUESTED BY", "APPROVED BY",
-                   "APPROVED AT");
+            printf("%-8s %-12s %-16s %10s  %-16s %-20s %-16s %s\n",
+                   "APPROVAL", "ACTION", "CARD", "AMOUNT", "REQUESTED BY",
+                   "REQUESTED AT", "APPROVED BY", "APPROVED AT");
         out_utc(a->approved_at, at);
-        printf("%-8lld %-12s %-16s %10lld  %-16s %-16s %s\n",
+        out_utc(a->requested_at, asked);
+        printf("%-8lld %-12s %-16s %10lld  %-16s %-20s %-16s %s\n",
                (long long)a->id, a->action, card, (long long)a->amount,
-               a->requested_by, a->approved_by ? a->approved_by : "-", at);
+               a->requested_by, asked, a->approved_by ? a->approved_by : "-",
+               at);
     }
     l->n++;
     return 0;

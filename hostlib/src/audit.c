@@ -5,24 +5,27 @@
  *    terminal's key, each record's exact bytes go into a set of what
  *    terminals signed, and each terminal's dates are followed along its
  *    sequence numbers (clock anomalies).
- * 2. Records, in card and counter order: each must be in the signed set,
- *    each consumption's certificate must verify with the card's key; then
- *    per card the counters are checked for repeats (clones, rollbacks) and
- *    gaps (missing records, net of the card's unresolved attempts), and
- *    the dates against the entitlement's window and the card's
- *    replacement or hotlisting.
+ * 2. Records, as stored (schema version 3: each one's signed bytes), in
+ *    any order: each must be in the signed set.
+ * 3. The records sorted by card and counter in memory: each consumption's
+ *    certificate must verify with the card's key; then per card the
+ *    counters are checked for repeats (clones, rollbacks) and gaps
+ *    (missing records, net of the card's unresolved attempts), and the
+ *    dates against the entitlement's window and the card's replacement or
+ *    hotlisting.
  *
  * Cards, entitlements and terminals are read into memory first (a city
- * has about 100 000 cards: a few megabytes); records are never all in
- * memory, only one card's at a time.
+ * has about 100 000 cards: a few megabytes), and so are the records, 64
+ * bytes each: sorting them here costs less than the database's ordered
+ * read, which on PostgreSQL cost more than all the checks together
+ * (docs/PERFORMANCE.md).  An audit of 10 M records needs about 1 GB.
  *
- * Both passes run on several threads, each with its own connection, all
+ * All passes run on several threads, each with its own connection, all
  * reading one state of the registry (docs/BACKOFFICE.md section 5): pass
  * 1 splits the terminals (a terminal's batches stay in one thread, in
- * upload order), pass 2 splits the cards into ranges.  Findings come out
- * in the order one thread would give: pass 1's by upload order, pass 2's
- * by card.  Reading the rows costs more than checking them, so one thread
- * could not keep up with the CMAC budget (docs/PERFORMANCE.md).
+ * upload order), pass 2 the terminals too, pass 3 the cards into ranges.
+ * Findings come out in the order one thread would give: pass 1's by
+ * upload order, the others' by card.
  */
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -33,6 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "batch_record.h"
 #include "cert_verify.h"
 #include "db.h"
 #include "ocp/audit.h"
@@ -134,18 +138,29 @@ struct worker {
     ocp_use_record *batch_recs;
     uint64_t *batch_hashes;
 
-    /* Pass 2: the cards from lo (inclusive) to hi (exclusive), "" for
-     * no bound, one card's records at a time. */
-    char lo[17], hi[17];
+    /* Pass 2: the part of the table this thread reads ("" all of it),
+     * and the records it read, in the database's order. */
+    char scan[96];
     struct row {
         uint32_t terminal;
-        uint64_t hash; /* record_hash(), its set slot fetched early */
+        uint64_t hash; /* record_hash(); 0: not as any terminal signed */
         ocp_use_record rec;
-    } *group;
-    char group_hex[17]; /* the current card's id as the rows spell it */
+    } *read;
+    size_t n_read, cap_read;
+
+    /* Pass 3: the cards from lo (inclusive) to hi (exclusive), as
+     * card_key() numbers, their records sorted by card; one card's rows
+     * at a time in group. */
+    uint64_t lo, hi;
+    int has_lo, has_hi;
+    struct sort_item {
+        uint64_t card;
+        const struct row *row;
+    } *items;
+    struct row *group;
+    size_t cap_group;
     uint32_t *counters;
     size_t cap_counters;
-    size_t n_group, cap_group;
     hl_cert_checker *checker;
 };
 
@@ -280,6 +295,12 @@ static int terminal_row(void *ctx, const db_value *c, size_t n)
 static int cmp_card(const void *key, const void *elem)
 {
     return memcmp(key, ((const struct card_info *)elem)->id, 8);
+}
+
+static int by_card_id(const void *x, const void *y)
+{
+    return memcmp(((const struct card_info *)x)->id,
+                  ((const struct card_info *)y)->id, 8);
 }
 
 static struct card_info *find_card(struct audit *a, const uint8_t id[8])
@@ -507,10 +528,10 @@ static void sort_u32(uint32_t *v, size_t n)
     }
 }
 
-static void check_card(struct worker *w)
+static void check_card(struct worker *w, const struct row *rows, size_t n)
 {
     struct audit *a = w->a;
-    const uint8_t *id = w->group[0].rec.card_id;
+    const uint8_t *id = rows[0].rec.card_id;
     struct card_info *ci = find_card(a, id);
     const struct window *windows;
     uint32_t *counters, pending = 0, distinct = 0, max = 0, first_gap;
@@ -518,26 +539,23 @@ static void check_card(struct worker *w)
 
     w->sum.cards++;
     if (ci == NULL) {
-        report(w, OCP_FINDING_UNKNOWN, id, 0, 0, 0,
-               (uint32_t)w->n_group,
-               "%zu records of a card the registry does not know",
-               w->n_group);
+        report(w, OCP_FINDING_UNKNOWN, id, 0, 0, 0, (uint32_t)n,
+               "%zu records of a card the registry does not know", n);
         return;
     }
-    counters = grow(w->counters, &w->cap_counters, w->n_group,
-                    sizeof *counters);
+    counters = grow(w->counters, &w->cap_counters, n, sizeof *counters);
     if (counters == NULL) {
         w->failed = OCP_E_NOMEM;
         return;
     }
     w->counters = counters;
     windows = card_windows(a, id, &n_windows);
-    for (i = 0; i < w->n_group; i++) {
-        const struct row *row = &w->group[i];
+    for (i = 0; i < n; i++) {
+        const struct row *row = &rows[i];
         const ocp_use_record *u = &row->rec;
         int genuine = 0;
         ocp_status st;
-        if (row->hash == 0 || !set_has(a, row->hash)) {
+        if (row->hash == 0) { /* looked up in pass 2 (mark_unsigned) */
             report(w, OCP_FINDING_FORGED, id, row->terminal, u->seq, u->counter,
                    0,
                    "record %u of terminal %08X is not as the terminal "
@@ -588,7 +606,7 @@ static void check_card(struct worker *w)
                    "used after the card was %s",
                    ci->replaced_at != 0 ? "replaced" : "hotlisted");
     }
-    /* Counters: rows come in counter order, so repeats are neighbours. */
+    /* Counters: rows are sorted by counter, so repeats are neighbours. */
     sort_u32(counters, n_acc);
     for (i = 0; i < n_acc; i++) {
         if (i > 0 && counters[i] == counters[i - 1]) {
@@ -617,24 +635,6 @@ static void check_card(struct worker *w)
     }
 }
 
-/* Does every integer column of a pass-2 row fit its width in the signed
- * record?  A cast would hide an edit beyond it (outcome 257 read as 1). */
-static int row_fits(const db_value *c)
-{
-    static const struct {
-        uint8_t col;
-        uint8_t bits;
-    } widths[] = {{0, 32}, {1, 32}, {3, 8},  {4, 16}, {5, 32},
-                  {6, 32}, {7, 8},  {8, 32}, {9, 32}, {10, 8}};
-    size_t i;
-    for (i = 0; i < sizeof widths / sizeof widths[0]; i++) {
-        const db_value *v = &c[widths[i].col];
-        if (v->type != DB_INT || v->i < 0 || (v->i >> widths[i].bits) != 0)
-            return 0;
-    }
-    return 1;
-}
-
 /* Adds the records this worker read to the shared count; worker 0 (the
  * caller's thread) reports progress. */
 static void count_done(struct worker *w, int last)
@@ -652,61 +652,127 @@ static void count_done(struct worker *w, int last)
     }
 }
 
+/* One stored record: (terminal_id, seq, rec). */
 static int use_row(void *ctx, const db_value *c, size_t n)
 {
     struct worker *w = ctx;
     struct row *row, *p;
-    if (n < 12 || c[2].type != DB_TEXT || c[11].type != DB_BLOB ||
-        c[11].len != 8)
-        return 0;
-    p = grow(w->group, &w->cap_group, w->n_group + 1, sizeof *w->group);
+    p = grow(w->read, &w->cap_read, w->n_read + 1, sizeof *w->read);
     if (p == NULL) {
         w->failed = OCP_E_NOMEM;
         return 1;
     }
-    w->group = p;
-    row = &w->group[w->n_group];
-    if (w->n_group > 0 && c[2].len == 16 &&
-        memcmp(c[2].s, w->group_hex, 16) == 0) {
-        /* The same card as the row before: its id is decoded already. */
-        memcpy(row->rec.card_id, w->group[0].rec.card_id, 8);
-    } else {
-        if (reg_unhex(c[2].s, row->rec.card_id) != 0)
-            return 0;
-        /* A new card: the previous one is complete. */
-        if (w->n_group > 0) {
-            struct row next = *row;
-            check_card(w);
-            w->n_group = 0;
-            w->group[0] = next;
-            row = &w->group[0];
+    w->read = p;
+    row = &w->read[w->n_read++];
+    memset(row, 0, sizeof *row);
+    if (n >= 3 && c[0].type == DB_INT && c[1].type == DB_INT &&
+        c[2].type == DB_BLOB) {
+        row->terminal = (uint32_t)c[0].i;
+        /* The card as the bytes name it, even when they are not a
+         * record, so the finding is filed under it. */
+        if (c[2].len == OCP_BATCH_RECORD_LEN)
+            memcpy(row->rec.card_id, c[2].b + 4, 8);
+        /* The key columns must be the signed bytes' own, and fit: a cast
+         * would hide an edit beyond their width. */
+        if (hl_record_decode(c[2].b, c[2].len, &row->rec) &&
+            c[0].i >= 0 && c[0].i <= 0xffffffffLL &&
+            c[1].i == (int64_t)row->rec.seq) {
+            row->hash = record_hash(row->terminal, &row->rec);
         }
-        memcpy(w->group_hex, c[2].s, 17);
     }
-    row->terminal = (uint32_t)c[0].i;
-    row->rec.seq = (uint32_t)c[1].i;
-    row->rec.domain = (uint8_t)c[3].i;
-    row->rec.service = (uint16_t)c[4].i;
-    row->rec.amount = (uint32_t)c[5].i;
-    row->rec.datetime = (uint32_t)c[6].i;
-    row->rec.outcome = (uint8_t)c[7].i;
-    row->rec.counter = (uint32_t)c[8].i;
-    row->rec.remaining = (uint32_t)c[9].i;
-    row->rec.flags = (uint8_t)c[10].i;
-    memcpy(row->rec.cert, c[11].b, 8);
-    if (row_fits(c)) {
-        /* Checked when the card is complete, by which time the slot is in
-         * the cache. */
-        row->hash = record_hash(row->terminal, &row->rec);
-        set_prefetch(w->a, row->hash);
-    } else {
-        row->hash = 0; /* in no set: not as any terminal signed it */
-    }
-    w->n_group++;
     w->sum.records++;
     w->unflushed++;
     count_done(w, 0);
     return w->failed != OCP_OK;
+}
+
+/* Is each record in the signed set (complete since pass 1)?  The set is
+ * far bigger than the caches, so the slots are fetched ahead. */
+static void mark_unsigned(struct worker *w)
+{
+    size_t i;
+    for (i = 0; i < w->n_read; i++) {
+        if (i + 16 < w->n_read && w->read[i + 16].hash != 0)
+            set_prefetch(w->a, w->read[i + 16].hash);
+        if (w->read[i].hash != 0 && !set_has(w->a, w->read[i].hash))
+            w->read[i].hash = 0;
+    }
+}
+
+/* A card id as a number that orders as its bytes do. */
+static uint64_t card_key(const uint8_t id[8])
+{
+    return bytes8(id);
+}
+
+static int in_range(const struct worker *w, uint64_t card)
+{
+    return (!w->has_lo || card >= w->lo) && (!w->has_hi || card < w->hi);
+}
+
+/*
+ * Sorts by card: least significant digit first, 16 bits a pass, and a
+ * digit every item shares costs no pass (the ids of one issuer share
+ * their first bytes).  A million items take a few tens of milliseconds
+ * where qsort took half a second.  0, or -1 out of memory.
+ */
+static int sort_by_card(struct sort_item *v, size_t n)
+{
+    struct sort_item *tmp = malloc(n * sizeof *tmp), *from = v, *to = tmp;
+    uint32_t *count = malloc(65536 * sizeof *count);
+    unsigned shift;
+    size_t i;
+    if (tmp == NULL || count == NULL) {
+        free(tmp);
+        free(count);
+        return -1;
+    }
+    for (shift = 0; shift < 64; shift += 16) {
+        uint32_t sum = 0;
+        memset(count, 0, 65536 * sizeof *count);
+        for (i = 0; i < n; i++)
+            count[(from[i].card >> shift) & 0xffff]++;
+        if (count[(from[0].card >> shift) & 0xffff] == n)
+            continue; /* the same digit everywhere */
+        for (i = 0; i < 65536; i++) {
+            uint32_t c = count[i];
+            count[i] = sum;
+            sum += c;
+        }
+        for (i = 0; i < n; i++)
+            to[count[(from[i].card >> shift) & 0xffff]++] = from[i];
+        {
+            struct sort_item *t = from;
+            from = to;
+            to = t;
+        }
+    }
+    if (from != v)
+        memcpy(v, from, n * sizeof *v);
+    free(tmp);
+    free(count);
+    return 0;
+}
+
+/* One card's rows (a few) by counter, terminal and sequence number. */
+static int row_before(const struct row *p, const struct row *q)
+{
+    if (p->rec.counter != q->rec.counter)
+        return p->rec.counter < q->rec.counter;
+    if (p->terminal != q->terminal)
+        return p->terminal < q->terminal;
+    return p->rec.seq < q->rec.seq;
+}
+
+static void sort_group(struct row *g, size_t n)
+{
+    size_t i, j;
+    for (i = 1; i < n; i++) {
+        struct row x = g[i];
+        for (j = i; j > 0 && row_before(&x, &g[j - 1]); j--)
+            g[j] = g[j - 1];
+        g[j] = x;
+    }
 }
 
 /* ---- the threads ---------------------------------------------------------- */
@@ -736,30 +802,81 @@ static void *pass1(void *arg)
 static void *pass2(void *arg)
 {
     struct worker *w = arg;
-    char sql[400], lo[40] = "", hi[40] = "";
-    ocp_status st = hl_cert_checker_new(w->a->ks, &w->checker);
+    char sql[160];
+    ocp_status st;
+    /* Streamed (db_stream): the bounds, numbers written by split_table,
+     * go into the text.  The database's own order: its ordered read cost
+     * more than sorting here. */
+    snprintf(sql, sizeof sql, "SELECT terminal_id, seq, rec FROM uses%s",
+             w->scan);
+    st = db_stream(w->r->db, sql, use_row, w);
+    count_done(w, 1);
+    if (st != OCP_OK && w->failed == OCP_OK)
+        w->failed = st;
+    if (w->failed == OCP_OK)
+        mark_unsigned(w);
+    return NULL;
+}
+
+/* This thread's cards: their records from every thread's read, sorted,
+ * then checked card by card. */
+static void *pass3(void *arg)
+{
+    struct worker *w = arg;
+    struct audit *a = w->a;
+    size_t k, i, n = 0, start;
+    ocp_status st = hl_cert_checker_new(a->ks, &w->checker);
     if (st != OCP_OK) {
         w->failed = st;
         return NULL;
     }
-    /* Streamed (db_stream): the bounds, hex that reg_hex wrote, go into
-     * the text. */
-    if (w->lo[0] != '\0')
-        snprintf(lo, sizeof lo, "card_id >= '%s'", w->lo);
-    if (w->hi[0] != '\0')
-        snprintf(hi, sizeof hi, "card_id < '%s'", w->hi);
-    snprintf(sql, sizeof sql,
-             "SELECT terminal_id, seq, card_id, domain, service, amount, "
-             "datetime, outcome, counter, remaining, flags, cert FROM uses "
-             "%s%s%s%s ORDER BY card_id, counter, terminal_id, seq",
-             lo[0] || hi[0] ? "WHERE " : "", lo, lo[0] && hi[0] ? " AND " : "",
-             hi);
-    st = db_stream(w->r->db, sql, use_row, w);
-    if (st == OCP_OK && w->failed == OCP_OK && w->n_group > 0)
-        check_card(w);
-    count_done(w, 1);
-    if (st != OCP_OK && w->failed == OCP_OK)
-        w->failed = st;
+    for (k = 0; k < a->n_workers; k++)
+        n += a->workers[k].n_read;
+    w->items = malloc((n ? n : 1) * sizeof *w->items);
+    if (w->items == NULL) {
+        w->failed = OCP_E_NOMEM;
+        return NULL;
+    }
+    n = 0;
+    for (k = 0; k < a->n_workers; k++) {
+        const struct worker *from = &a->workers[k];
+        for (i = 0; i < from->n_read; i++) {
+            uint64_t card = card_key(from->read[i].rec.card_id);
+            if (in_range(w, card)) {
+                w->items[n].card = card;
+                w->items[n].row = &from->read[i];
+                n++;
+            }
+        }
+    }
+    if (n == 0)
+        return NULL;
+    if (sort_by_card(w->items, n) != 0) {
+        w->failed = OCP_E_NOMEM;
+        return NULL;
+    }
+    for (start = 0, i = 1; i <= n && w->failed == OCP_OK; i++) {
+        size_t len = i - start, j;
+        struct row *g;
+#if defined(__GNUC__)
+        /* The rows are read in no useful order now: fetch ahead. */
+        if (i + 16 < n)
+            __builtin_prefetch(w->items[i + 16].row);
+#endif
+        if (i < n && w->items[i].card == w->items[start].card)
+            continue;
+        g = grow(w->group, &w->cap_group, len, sizeof *w->group);
+        if (g == NULL) {
+            w->failed = OCP_E_NOMEM;
+            break;
+        }
+        w->group = g;
+        for (j = 0; j < len; j++)
+            g[j] = *w->items[start + j].row;
+        sort_group(g, len);
+        check_card(w, g, len);
+        start = i;
+    }
     return NULL;
 }
 
@@ -839,32 +956,46 @@ static ocp_status workers_failed(struct audit *a)
     return OCP_OK;
 }
 
-/* What a connection sees, in three numbers: the connections of an audit
- * must agree on them (SQLite cannot share a snapshot; every upload adds a
- * batch and a purge removes records). */
+/* What a connection sees, in four numbers: the connections of an audit
+ * must agree on them.  SQLite cannot share a snapshot: every upload adds
+ * a batch and a purge removes records, so the counts tell.  PostgreSQL's
+ * connections share one, and counting a million rows there costs a
+ * tenth of a second: its mark is the batches' alone.  The records the
+ * batches hold size the signed set and the progress display. */
 struct state_mark {
-    int64_t last_batch, uses, conflicts;
+    int64_t last_batch, batch_records, uses, conflicts;
 };
 
 static int mark_row(void *ctx, const db_value *c, size_t n)
 {
     struct state_mark *m = ctx;
-    if (n >= 3 && c[0].type == DB_INT && c[1].type == DB_INT &&
-        c[2].type == DB_INT) {
+    if (n >= 4 && c[0].type == DB_INT && c[1].type == DB_INT &&
+        c[2].type == DB_INT && c[3].type == DB_INT) {
         m->last_batch = c[0].i;
-        m->uses = c[1].i;
-        m->conflicts = c[2].i;
+        m->batch_records = c[1].i;
+        m->uses = c[2].i;
+        m->conflicts = c[3].i;
     }
     return 1;
+}
+
+static int is_postgresql(const ocp_registry *r)
+{
+    return strcmp(db_backend(r->db), "postgresql") == 0;
 }
 
 static ocp_status state_mark(ocp_registry *r, struct state_mark *m)
 {
     memset(m, 0xff, sizeof *m);
     return db_query(r->db,
-                    "SELECT (SELECT COALESCE(MAX(id), 0) FROM batches), "
-                    "(SELECT COUNT(*) FROM uses), "
-                    "(SELECT COUNT(*) FROM use_conflicts)",
+                    is_postgresql(r)
+                        ? "SELECT COALESCE(MAX(id), 0), "
+                          "CAST(COALESCE(SUM(records), 0) AS BIGINT), "
+                          "CAST(-1 AS BIGINT), CAST(-1 AS BIGINT) FROM batches"
+                        : "SELECT (SELECT COALESCE(MAX(id), 0) FROM batches), "
+                          "(SELECT COALESCE(SUM(records), 0) FROM batches), "
+                          "(SELECT COUNT(*) FROM uses), "
+                          "(SELECT COUNT(*) FROM use_conflicts)",
                     NULL, 0, mark_row, m, NULL);
 }
 
@@ -910,15 +1041,78 @@ static void open_workers(struct audit *a, const char *snapshot,
     }
 }
 
-/* The card ranges of pass 2: the known cards split evenly, in the
+static int two_ints(void *ctx, const db_value *c, size_t n)
+{
+    int64_t *v = ctx;
+    if (n >= 2 && c[0].type == DB_INT && c[1].type == DB_INT) {
+        v[0] = c[0].i;
+        v[1] = c[1].i;
+    }
+    return 1;
+}
+
+/*
+ * Pass 2's parts of the table: each thread reads its own stretch of
+ * pages, so the server reads every page once (PostgreSQL's TID range
+ * scan over the table's blocks; SQLite's rowid ranges).  A split by a
+ * column would have every thread's server process read the whole table.
+ * Left whole (every thread reads "") when the size is unknown, which is
+ * still correct for one thread and never reached by more.
+ */
+static ocp_status split_table(struct audit *a)
+{
+    int pg = is_postgresql(a->r);
+    int64_t range[2] = {0, -1};
+    size_t k;
+    ocp_status st;
+    if (a->n_workers == 1)
+        return OCP_OK;
+    st = db_query(a->r->db,
+                  pg ? "SELECT CAST(0 AS BIGINT), pg_relation_size('uses') / "
+                       "CAST(current_setting('block_size') AS BIGINT)"
+                     : "SELECT COALESCE(MIN(rowid), 0), "
+                       "COALESCE(MAX(rowid), -1) FROM uses",
+                  NULL, 0, two_ints, range, NULL);
+    if (st != OCP_OK)
+        return st;
+    for (k = 0; k < a->n_workers; k++) {
+        int64_t span = range[1] - range[0] + 1;
+        int64_t lo = range[0] + span * (int64_t)k / (int64_t)a->n_workers;
+        int64_t hi = range[0] + span * (int64_t)(k + 1) /
+                                    (int64_t)a->n_workers;
+        char *out = a->workers[k].scan;
+        size_t cap = sizeof a->workers[k].scan;
+        /* The first and last ranges are open, so a row the bounds were
+         * not computed for still belongs to one. */
+        if (pg && k == 0)
+            snprintf(out, cap, " WHERE ctid < '(%lld,0)'", (long long)hi);
+        else if (pg && k + 1 == a->n_workers)
+            snprintf(out, cap, " WHERE ctid >= '(%lld,0)'", (long long)lo);
+        else if (pg)
+            snprintf(out, cap, " WHERE ctid >= '(%lld,0)' AND ctid < '(%lld,0)'",
+                     (long long)lo, (long long)hi);
+        else if (k == 0)
+            snprintf(out, cap, " WHERE rowid < %lld", (long long)hi);
+        else if (k + 1 == a->n_workers)
+            snprintf(out, cap, " WHERE rowid >= %lld", (long long)lo);
+        else
+            snprintf(out, cap, " WHERE rowid >= %lld AND rowid < %lld",
+                     (long long)lo, (long long)hi);
+    }
+    return OCP_OK;
+}
+
+/* The card ranges of pass 3: the known cards split evenly, in the
  * registry's order (cards it does not know fall in some range). */
 static void split_cards(struct audit *a)
 {
     size_t k;
     for (k = 1; k < a->n_workers; k++) {
-        const uint8_t *id = a->cards[k * a->n_cards / a->n_workers].id;
-        reg_hex(id, a->workers[k].lo);
-        reg_hex(id, a->workers[k - 1].hi);
+        uint64_t card = card_key(a->cards[k * a->n_cards / a->n_workers].id);
+        a->workers[k].lo = card;
+        a->workers[k].has_lo = 1;
+        a->workers[k - 1].hi = card;
+        a->workers[k - 1].has_hi = 1;
     }
 }
 
@@ -953,7 +1147,7 @@ static ocp_status run(struct audit *a)
         st = state_mark(a->r, &mark);
     if (st != OCP_OK)
         return st;
-    a->total = (uint64_t)mark.uses;
+    a->total = mark.batch_records > 0 ? (uint64_t)mark.batch_records : 0;
     a->next_progress = PROGRESS_EVERY;
     st = db_query(db,
                   "SELECT c.card_id, c.suite, c.txmac_version, "
@@ -973,6 +1167,10 @@ static ocp_status run(struct audit *a)
                       NULL, 0, terminal_row, a, NULL);
     if (st != OCP_OK || a->failed != OCP_OK)
         return st != OCP_OK ? st : a->failed;
+    /* By their bytes, whatever order the database's collation gave:
+     * find_card and split_cards rely on it. */
+    if (a->n_cards > 1)
+        qsort(a->cards, a->n_cards, sizeof *a->cards, by_card_id);
 
     a->n_workers = threads_wanted(a->total);
     if (a->n_workers > a->n_cards)
@@ -1004,10 +1202,17 @@ static ocp_status run(struct audit *a)
     if (st != OCP_OK)
         return st;
 
-    /* Pass 2. */
-    split_cards(a);
+    /* Passes 2 and 3. */
+    st = split_table(a);
+    if (st != OCP_OK)
+        return st;
     run_workers(a, pass2);
     st = workers_failed(a);
+    if (st == OCP_OK) {
+        split_cards(a);
+        run_workers(a, pass3);
+        st = workers_failed(a);
+    }
     if (a->on_finding != NULL)
         release_findings(a, 0);
     merge_sums(a);
@@ -1015,7 +1220,7 @@ static ocp_status run(struct audit *a)
         if (a->workers[k].r != NULL && db_in_transaction(a->workers[k].r->db))
             (void)db_commit(a->workers[k].r->db); /* ends the read */
     if (st == OCP_OK && a->progress != NULL)
-        a->progress(a->ctx, a->done, a->total);
+        a->progress(a->ctx, a->done, a->done); /* total was the batches' */
     return st;
 }
 
@@ -1030,6 +1235,8 @@ static void free_workers(struct audit *a)
         free(w->held);
         free(w->batch_recs);
         free(w->batch_hashes);
+        free(w->read);
+        free(w->items);
         free(w->group);
         free(w->counters);
     }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "batch_record.h"
 #include "ocp/batch.h"
 #include "ocp_bytes.h"
 #include "ocp_wire.h"
@@ -28,6 +29,57 @@ struct ocp_terminal_key {
 size_t ocp_batch_len(size_t n)
 {
     return OCP_BATCH_HEADER_LEN + n * OCP_BATCH_RECORD_LEN;
+}
+
+/* One record in the batch's layout: the same 41 bytes the registry keeps
+ * as each stored record's signed form (batch_record.h). */
+static void put_record(ocp_writer *w, const ocp_use_record *r)
+{
+    ocp_put_u32(w, r->seq);
+    ocp_put_bytes(w, r->card_id, 8);
+    ocp_put_u8(w, r->domain);
+    ocp_put_u16(w, r->service);
+    ocp_put_u32(w, r->amount);
+    ocp_put_u32(w, r->datetime);
+    ocp_put_u8(w, r->outcome);
+    ocp_put_u32(w, r->counter);
+    ocp_put_u32(w, r->remaining);
+    ocp_put_u8(w, r->flags);
+    ocp_put_bytes(w, r->cert, 8);
+}
+
+/* 0 for an outcome no terminal writes. */
+static int get_record(ocp_reader *r, ocp_use_record *u)
+{
+    u->seq = ocp_get_u32(r);
+    ocp_get_bytes(r, u->card_id, 8);
+    u->domain = ocp_get_u8(r);
+    u->service = ocp_get_u16(r);
+    u->amount = ocp_get_u32(r);
+    u->datetime = ocp_get_u32(r);
+    u->outcome = ocp_get_u8(r);
+    u->counter = ocp_get_u32(r);
+    u->remaining = ocp_get_u32(r);
+    u->flags = ocp_get_u8(r);
+    ocp_get_bytes(r, u->cert, 8);
+    return u->outcome <= OCP_USE_PASSBACK;
+}
+
+void hl_record_encode(const ocp_use_record *u,
+                      uint8_t out[OCP_BATCH_RECORD_LEN])
+{
+    ocp_writer w;
+    ocp_writer_init(&w, out, OCP_BATCH_RECORD_LEN);
+    put_record(&w, u);
+}
+
+int hl_record_decode(const uint8_t *in, size_t len, ocp_use_record *u)
+{
+    ocp_reader r;
+    if (len != OCP_BATCH_RECORD_LEN)
+        return 0;
+    ocp_reader_init(&r, in, len);
+    return get_record(&r, u) && ocp_reader_done(&r);
 }
 
 ocp_status ocp_batch_encode(uint32_t terminal_id, uint32_t batch_no,
@@ -46,20 +98,8 @@ ocp_status ocp_batch_encode(uint32_t terminal_id, uint32_t batch_no,
     ocp_put_u32(&w, terminal_id);
     ocp_put_u32(&w, batch_no);
     ocp_put_u32(&w, (uint32_t)n);
-    for (i = 0; i < n; i++) {
-        const ocp_use_record *r = &recs[i];
-        ocp_put_u32(&w, r->seq);
-        ocp_put_bytes(&w, r->card_id, 8);
-        ocp_put_u8(&w, r->domain);
-        ocp_put_u16(&w, r->service);
-        ocp_put_u32(&w, r->amount);
-        ocp_put_u32(&w, r->datetime);
-        ocp_put_u8(&w, r->outcome);
-        ocp_put_u32(&w, r->counter);
-        ocp_put_u32(&w, r->remaining);
-        ocp_put_u8(&w, r->flags);
-        ocp_put_bytes(&w, r->cert, 8);
-    }
+    for (i = 0; i < n; i++)
+        put_record(&w, &recs[i]);
     return w.short_by == 0 ? OCP_OK : OCP_E_BUFFER;
 }
 
@@ -83,22 +123,9 @@ ocp_status ocp_batch_decode(const uint8_t *in, size_t len,
     if (!r.ok || memcmp(magic, batch_magic, sizeof magic) != 0 ||
         count > OCP_BATCH_MAX_RECORDS || len != ocp_batch_len(count))
         return OCP_E_BAD_RESPONSE;
-    for (i = 0; i < count; i++) {
-        ocp_use_record *u = &recs[i];
-        u->seq = ocp_get_u32(&r);
-        ocp_get_bytes(&r, u->card_id, 8);
-        u->domain = ocp_get_u8(&r);
-        u->service = ocp_get_u16(&r);
-        u->amount = ocp_get_u32(&r);
-        u->datetime = ocp_get_u32(&r);
-        u->outcome = ocp_get_u8(&r);
-        u->counter = ocp_get_u32(&r);
-        u->remaining = ocp_get_u32(&r);
-        u->flags = ocp_get_u8(&r);
-        ocp_get_bytes(&r, u->cert, 8);
-        if (u->outcome > OCP_USE_PASSBACK)
+    for (i = 0; i < count; i++)
+        if (!get_record(&r, &recs[i]))
             return OCP_E_BAD_RESPONSE;
-    }
     if (!ocp_reader_done(&r))
         return OCP_E_BAD_RESPONSE;
     *n = count;

@@ -181,9 +181,15 @@ static const char schema_v2[] =
 /* The steps from each version to the next, in one transaction each; the
  * version is read again inside it, so two programs opening an old
  * registry at once migrate it once. */
+static ocp_status to_v2(ocp_registry *r)
+{
+    return db_exec(r->db, schema_v2);
+}
+
 static ocp_status migrate_steps(ocp_registry *r)
 {
-    static const char *const steps[] = {schema_v2};
+    static ocp_status (*const steps[])(ocp_registry *) = {to_v2,
+                                                          reg_schema_v3};
     size_t k;
     for (k = 0; k < sizeof steps / sizeof steps[0]; k++) {
         char version[32] = "";
@@ -194,7 +200,7 @@ static ocp_status migrate_steps(ocp_registry *r)
                           "'schema_version'",
                           NULL, 0, one_text, version, NULL);
         if (st == OCP_OK && atoi(version) == (int)k + 1)
-            st = db_exec(r->db, steps[k]);
+            st = steps[k](r);
         if (st == OCP_OK)
             st = db_commit(r->db);
         else

@@ -479,7 +479,6 @@ ocp_status ocp_registry_request_approval(ocp_registry *r, const char *clerk,
 {
     char hexid[17];
     ocp_status st;
-    (void)now;
     if (r == NULL || clerk == NULL || action == NULL || card == NULL ||
         id == NULL)
         return OCP_E_ARGS;
@@ -487,10 +486,11 @@ ocp_status ocp_registry_request_approval(ocp_registry *r, const char *clerk,
     reg_hex(card, hexid);
     st = db_query(r->db,
                   "INSERT INTO approvals(action, card_id, amount, "
-                  "requested_by) VALUES($1, $2, $3, $4) RETURNING id",
+                  "requested_by, requested_at) VALUES($1, $2, $3, $4, $5) "
+                  "RETURNING id",
                   (db_value[]){db_text(action), db_text(hexid),
-                               db_int(amount), db_text(clerk)},
-                  4, id_row, id, NULL);
+                               db_int(amount), db_text(clerk), db_int(now)},
+                  5, id_row, id, NULL);
     if (st != OCP_OK)
         reg_set_error(r, "requesting the approval");
     return st;
@@ -568,7 +568,7 @@ static int approval_walk_row(void *ctx, const db_value *c, size_t n)
 {
     struct approval_walk *w = ctx;
     ocp_registry_approval a;
-    if (n < 7 || c[0].type != DB_INT || c[1].type != DB_TEXT ||
+    if (n < 8 || c[0].type != DB_INT || c[1].type != DB_TEXT ||
         c[2].type != DB_TEXT || reg_unhex(c[2].s, a.card_id) != 0 ||
         c[4].type != DB_TEXT) {
         w->malformed = 1;
@@ -580,6 +580,7 @@ static int approval_walk_row(void *ctx, const db_value *c, size_t n)
     a.requested_by = c[4].s;
     a.approved_by = c[5].type == DB_TEXT ? c[5].s : NULL;
     a.approved_at = c[6].type == DB_INT ? c[6].i : 0;
+    a.requested_at = c[7].type == DB_INT ? c[7].i : 0;
     return w->fn(w->ctx, &a);
 }
 
@@ -595,7 +596,8 @@ ocp_status ocp_registry_list_approvals(ocp_registry *r,
     w.malformed = 0;
     st = db_query(r->db,
                   "SELECT id, action, card_id, amount, requested_by, "
-                  "approved_by, approved_at FROM approvals WHERE used_at IS "
+                  "approved_by, approved_at, requested_at FROM approvals "
+                  "WHERE used_at IS "
                   "NULL ORDER BY id",
                   NULL, 0, approval_walk_row, &w, NULL);
     return reg_listed(r, st, w.malformed, "listing the approvals", "approvals");

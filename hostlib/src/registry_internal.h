@@ -34,6 +34,10 @@ ocp_status reg_note_card_debits(ocp_registry *r, const char *card_hex,
 ocp_status reg_listed(ocp_registry *r, ocp_status st, int malformed,
                       const char *doing, const char *table);
 
+/* The step from schema version 2 to 3 (registry_records.c), inside the
+ * caller's transaction. */
+ocp_status reg_schema_v3(ocp_registry *r);
+
 /* Another connection to the same registry (a thread's own). */
 ocp_status reg_open_again(const ocp_registry *r, ocp_registry **out);
 

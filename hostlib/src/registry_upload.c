@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch_record.h"
 #include "db.h"
 #include "ocp/registry.h"
 #include "registry_internal.h"
@@ -36,29 +37,21 @@ static int terminal_row(void *ctx, const db_value *c, size_t n)
     return 1;
 }
 
-/* The stored record under (terminal, seq), for comparison. */
+/* The stored record under (terminal, seq), for comparison: its signed
+ * bytes (schema version 3). */
 struct stored {
     int found;
+    uint8_t rec[OCP_BATCH_RECORD_LEN];
     ocp_use_record r;
 };
 
 static int stored_row(void *ctx, const db_value *c, size_t n)
 {
     struct stored *s = ctx;
-    if (n < 10 || c[0].type != DB_TEXT || c[9].type != DB_BLOB ||
-        c[9].len != 8)
+    if (n < 1 || c[0].type != DB_BLOB ||
+        !hl_record_decode(c[0].b, c[0].len, &s->r))
         return 1;
-    if (reg_unhex(c[0].s, s->r.card_id) != 0)
-        return 1;
-    s->r.domain = (uint8_t)c[1].i;
-    s->r.service = (uint16_t)c[2].i;
-    s->r.amount = (uint32_t)c[3].i;
-    s->r.datetime = (uint32_t)c[4].i;
-    s->r.outcome = (uint8_t)c[5].i;
-    s->r.counter = (uint32_t)c[6].i;
-    s->r.remaining = (uint32_t)c[7].i;
-    s->r.flags = (uint8_t)c[8].i;
-    memcpy(s->r.cert, c[9].b, 8);
+    memcpy(s->rec, c[0].b, sizeof s->rec);
     s->found = 1;
     return 1;
 }
@@ -68,15 +61,6 @@ static int batch_id_row(void *ctx, const db_value *c, size_t n)
     if (n >= 1 && c[0].type == DB_INT)
         *(int64_t *)ctx = c[0].i;
     return 1;
-}
-
-static int same_record(const ocp_use_record *a, const ocp_use_record *b)
-{
-    return memcmp(a->card_id, b->card_id, 8) == 0 && a->domain == b->domain &&
-           a->service == b->service && a->amount == b->amount &&
-           a->datetime == b->datetime && a->outcome == b->outcome &&
-           a->counter == b->counter && a->remaining == b->remaining &&
-           a->flags == b->flags && memcmp(a->cert, b->cert, 8) == 0;
 }
 
 /* The record's columns after (terminal_id, seq): $3..$12, then batch $13. */
@@ -104,6 +88,7 @@ static ocp_status store_record(ocp_registry *r, uint32_t terminal,
                                int64_t now, ocp_upload_result *res)
 {
     char card[17];
+    uint8_t rec[OCP_BATCH_RECORD_LEN];
     db_value p[14];
     struct stored old;
     int64_t changes = 0;
@@ -111,13 +96,14 @@ static ocp_status store_record(ocp_registry *r, uint32_t terminal,
 
     reg_hex(u->card_id, card);
     record_params(terminal, u, card, batch_id, p);
+    hl_record_encode(u, rec);
     st = db_query(r->db,
-                  "INSERT INTO uses(terminal_id, seq, card_id, domain, "
-                  "service, amount, datetime, outcome, counter, remaining, "
-                  "flags, cert, batch_id) VALUES($1, $2, $3, $4, $5, $6, $7, "
-                  "$8, $9, $10, $11, $12, $13) "
+                  "INSERT INTO uses(terminal_id, seq, rec, batch_id) "
+                  "VALUES($1, $2, $3, $4) "
                   "ON CONFLICT(terminal_id, seq) DO NOTHING",
-                  p, 13, NULL, NULL, &changes);
+                  (db_value[]){p[0], p[1], db_blob(rec, sizeof rec),
+                               db_int(batch_id)},
+                  4, NULL, NULL, &changes);
     if (st != OCP_OK || changes == 1) {
         if (st == OCP_OK)
             res->stored++;
@@ -125,14 +111,11 @@ static ocp_status store_record(ocp_registry *r, uint32_t terminal,
     }
     memset(&old, 0, sizeof old);
     st = db_query(r->db,
-                  "SELECT card_id, domain, service, amount, datetime, "
-                  "outcome, counter, remaining, flags, cert FROM uses "
-                  "WHERE terminal_id = $1 AND seq = $2",
+                  "SELECT rec FROM uses WHERE terminal_id = $1 AND seq = $2",
                   p, 2, stored_row, &old, NULL);
     if (st != OCP_OK)
         return st;
-    old.r.seq = u->seq;
-    if (old.found && same_record(&old.r, u)) {
+    if (old.found && memcmp(old.rec, rec, sizeof rec) == 0) {
         res->duplicates++;
         return OCP_OK;
     }
@@ -141,14 +124,15 @@ static ocp_status store_record(ocp_registry *r, uint32_t terminal,
         memcmp(old.r.card_id, u->card_id, 8) == 0 &&
         old.r.domain == u->domain && old.r.service == u->service &&
         old.r.amount == u->amount && old.r.datetime == u->datetime) {
-        /* The same attempt, finished by a later tap. */
+        /* The same attempt, finished by a later tap; only if the row is
+         * still the attempt just read. */
         st = db_query(r->db,
-                      "UPDATE uses SET outcome = $8, counter = $9, "
-                      "remaining = $10, flags = $11, cert = $12, "
-                      "batch_id = $13 WHERE terminal_id = $1 AND seq = $2 "
-                      "AND outcome = 0 AND card_id = $3 AND domain = $4 AND "
-                      "service = $5 AND amount = $6 AND datetime = $7",
-                      p, 13, NULL, NULL, &changes);
+                      "UPDATE uses SET rec = $3, batch_id = $4 WHERE "
+                      "terminal_id = $1 AND seq = $2 AND rec = $5",
+                      (db_value[]){p[0], p[1], db_blob(rec, sizeof rec),
+                                   db_int(batch_id),
+                                   db_blob(old.rec, sizeof old.rec)},
+                      5, NULL, NULL, &changes);
         if (st == OCP_OK && changes == 1)
             res->finished++;
         return st;

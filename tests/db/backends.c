@@ -99,3 +99,32 @@ int backends_run(const char *name, const struct CMUnitTest *tests,
                                       backend_pg_teardown);
     return failed != 0;
 }
+
+int registry_back_to_v2(struct ocp_db *db)
+{
+    /* The v1 table and its covering index, filled from the generated
+     * columns. */
+    return db_exec(db,
+                   "CREATE TABLE uses_v2("
+                   "  terminal_id BIGINT NOT NULL, seq BIGINT NOT NULL,"
+                   "  card_id TEXT NOT NULL, domain BIGINT NOT NULL,"
+                   "  service BIGINT NOT NULL, amount BIGINT NOT NULL,"
+                   "  datetime BIGINT NOT NULL, outcome BIGINT NOT NULL,"
+                   "  counter BIGINT NOT NULL, remaining BIGINT NOT NULL,"
+                   "  flags BIGINT NOT NULL, cert {BLOB} NOT NULL,"
+                   "  batch_id BIGINT NOT NULL REFERENCES batches,"
+                   "  PRIMARY KEY(terminal_id, seq));"
+                   "INSERT INTO uses_v2 SELECT terminal_id, seq, card_id, "
+                   "domain, service, amount, datetime, outcome, counter, "
+                   "remaining, flags, cert, batch_id FROM uses;"
+                   "DROP TABLE uses;"
+                   "ALTER TABLE uses_v2 RENAME TO uses;"
+                   "CREATE INDEX uses_card ON uses(card_id, counter, "
+                   "terminal_id, seq, domain, service, amount, datetime, "
+                   "outcome, remaining, flags, cert);"
+                   "ALTER TABLE approvals DROP COLUMN requested_at;"
+                   "UPDATE meta SET value = '2' WHERE key = "
+                   "'schema_version';") == OCP_OK
+               ? 0
+               : -1;
+}

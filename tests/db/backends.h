@@ -17,6 +17,13 @@ int backend_sqlite_teardown(void **state);
 int backend_pg_setup(void **state);
 int backend_pg_teardown(void **state);
 
+/* Turns a registry of this version back into schema version 2, as the
+ * release before version 3 left it (uses as plain columns, approvals
+ * without a request time), for the migration tests; db is a handle of
+ * db.h on it. */
+struct ocp_db;
+int registry_back_to_v2(struct ocp_db *db);
+
 /* main() of a test over both: the group named `name` runs on each. */
 int backends_run(const char *name, const struct CMUnitTest *tests,
                  size_t count);

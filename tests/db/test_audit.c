@@ -109,6 +109,74 @@ static void upload_crafted(struct world *w, ocp_terminal_key *k,
                      OCP_OK);
 }
 
+static ocp_status sql_may_fail(struct world *w, const char *statement)
+{
+    ocp_db *db;
+    char err[256];
+    ocp_status st;
+    assert_int_equal(db_open(w->be->uri, &db, err, sizeof err), OCP_OK);
+    st = db_query(db, statement, NULL, 0, NULL, NULL, NULL);
+    db_close(db);
+    return st;
+}
+
+static int rec_row(void *ctx, const db_value *c, size_t n)
+{
+    uint8_t *rec = ctx;
+    assert_true(n == 1 && c[0].type == DB_BLOB &&
+                c[0].len == OCP_BATCH_RECORD_LEN);
+    memcpy(rec, c[0].b, OCP_BATCH_RECORD_LEN);
+    return 1;
+}
+
+static int int_row(void *ctx, const db_value *c, size_t n)
+{
+    assert_true(n == 1 && c[0].type == DB_INT);
+    *(int64_t *)ctx = c[0].i;
+    return 1;
+}
+
+/* Sets one byte of a stored record's signed form, as someone with write
+ * access to the database could. */
+static void edit_rec_byte(struct world *w, uint32_t terminal, uint32_t seq,
+                          size_t offset, uint8_t value)
+{
+    ocp_db *db;
+    char err[256];
+    uint8_t rec[OCP_BATCH_RECORD_LEN] = {0};
+    db_value key[2] = {db_int(terminal), db_int(seq)};
+    assert_int_equal(db_open(w->be->uri, &db, err, sizeof err), OCP_OK);
+    assert_int_equal(db_query(db,
+                              "SELECT rec FROM uses WHERE terminal_id = $1 "
+                              "AND seq = $2",
+                              key, 2, rec_row, rec, NULL),
+                     OCP_OK);
+    rec[offset] = value;
+    assert_int_equal(
+        db_query(db, "UPDATE uses SET rec = $3 WHERE terminal_id = $1 AND "
+                     "seq = $2",
+                 (db_value[]){key[0], key[1], db_blob(rec, sizeof rec)}, 3,
+                 NULL, NULL, NULL),
+        OCP_OK);
+    db_close(db);
+}
+
+static int64_t stored_amount(struct world *w, uint32_t terminal, uint32_t seq)
+{
+    ocp_db *db;
+    char err[256];
+    int64_t amount = -1;
+    assert_int_equal(db_open(w->be->uri, &db, err, sizeof err), OCP_OK);
+    assert_int_equal(db_query(db,
+                              "SELECT amount FROM uses WHERE terminal_id = $1 "
+                              "AND seq = $2",
+                              (db_value[]){db_int(terminal), db_int(seq)}, 2,
+                              int_row, &amount, NULL),
+                     OCP_OK);
+    db_close(db);
+    return amount;
+}
+
 static void sql(struct world *w, const char *statement)
 {
     ocp_db *db;
@@ -188,21 +256,23 @@ static void test_findings(void **state)
     assert_int_equal(found[OCP_FINDING_CLONED], 1);
     assert_int_equal(found[OCP_FINDING_FORGED], 0);
 
-    /* Someone edits a record in the database: it is not as signed. */
-    sql(&w, "UPDATE uses SET amount = 2 WHERE seq = 1 AND terminal_id = "
-            "184549377");
+    /* Schema version 3: the fields are computed from the signed bytes,
+     * so an edit of a field alone is refused by the database. */
+    assert_int_equal(sql_may_fail(&w, "UPDATE uses SET amount = 2 WHERE "
+                                      "seq = 1 AND terminal_id = 184549377"),
+                     OCP_E_DB);
+    assert_int_equal(sql_may_fail(&w, "UPDATE uses SET rec = X'00' WHERE "
+                                      "seq = 1 AND terminal_id = 184549377"),
+                     OCP_E_DB);
+    /* Someone edits the signed bytes themselves (the amount, 2 for 1):
+     * the row reads 2, and the audit finds it is not as signed. */
+    edit_rec_byte(&w, T1, 1, 18, 2);
+    assert_int_equal(stored_amount(&w, T1, 1), 2);
     sum = audit(&w);
     assert_int_equal(found[OCP_FINDING_FORGED], 1);
-    sql(&w, "UPDATE uses SET amount = 1 WHERE seq = 1 AND terminal_id = "
-            "184549377");
-    /* An edit beyond the field's width in the signed record: outcome
-     * 1 + 256 would read as 1 through a cast. */
-    sql(&w, "UPDATE uses SET outcome = 257 WHERE seq = 1 AND terminal_id = "
-            "184549377");
+    edit_rec_byte(&w, T1, 1, 18, 1);
     sum = audit(&w);
-    assert_int_equal(found[OCP_FINDING_FORGED], 1);
-    sql(&w, "UPDATE uses SET outcome = 1 WHERE seq = 1 AND terminal_id = "
-            "184549377");
+    assert_int_equal(found[OCP_FINDING_FORGED], 0);
 
     /* A rogue terminal invents a consumption: its signature is fine, the
      * certificate is not the card's. */
@@ -484,6 +554,27 @@ static void test_threads_agree(void **state)
         }
     }
     unsetenv("OCP_AUDIT_THREADS");
+
+    /* A registry of schema version 2 moves to version 3 with every record
+     * as it was: the same audit, finding for finding. */
+    {
+        ocp_db *db;
+        ocp_registry_close(w.r);
+        assert_int_equal(db_open(w.be->uri, &db, err, sizeof err), OCP_OK);
+        assert_int_equal(registry_back_to_v2(db), 0);
+        db_close(db);
+        assert_int_equal(ocp_registry_open(w.be->uri, &w.r, err, sizeof err),
+                         OCP_OK);
+        now.n = 0;
+        assert_int_equal(
+            ocp_audit(w.r, w.fx.ks, keep_finding, NULL, &now, &sum), OCP_OK);
+        sum.threads = base.threads;
+        assert_memory_equal(&sum, &base, sizeof sum);
+        assert_int_equal(now.n, first.n);
+        for (i = 0; i < now.n; i++)
+            assert_string_equal(now.f[i].detail, first.f[i].detail);
+    }
+
     /* The comparison means something: every kind the data holds (the
      * registry also keeps what test_findings uploaded). */
     assert_int_equal(base.records,

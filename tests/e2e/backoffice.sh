@@ -248,6 +248,20 @@ reg registry backup "$E2E_TMP/registry.bak" >/dev/null || fail "backup"
 # Nothing is older than the retention period yet: purge keeps everything.
 reg --json registry purge >"$E2E_TMP/purge.json" || fail "purge"
 [[ $(json "$E2E_TMP/purge.json" 'j["uses"]') == 0 ]] || fail "purge: $(cat "$E2E_TMP/purge.json")"
+# The administration is in the trail too, under the clerk who did it.
+admin_trail_has() { # ACTION[=COUNT]...
+    reg --json registry trail >"$E2E_TMP/admin-trail.json" || fail "trail"
+    /usr/bin/python3 - "$E2E_TMP/admin-trail.json" "$@" <<'PY' ||
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+done = [r["action"] for r in rows if r["clerk"] == "desk1"]
+for want in sys.argv[2:]:
+    action, _, count = want.partition("=")
+    assert done.count(action) == int(count or 1), (want, done)
+PY
+        fail "admin trail lacks $*: $(cat "$E2E_TMP/admin-trail.json")"
+}
+admin_trail_has terminal-enrol=3 publish=2 backup purge
 # A disaster: records lost.  The backup brings them back, and they audit
 # clean again.
 sqlite3 "$E2E_TMP/registry.db" "DELETE FROM uses; DELETE FROM batches"
@@ -265,6 +279,9 @@ tap $T3
 tap $T1
 reg registry terminal revoke $T3 >/dev/null || fail "revoke"
 expect 1 reg registry terminal revoke $T3
+# The restore went back to before the purge; its own row and the revoke
+# are after it.
+admin_trail_has terminal-enrol=3 restore terminal-revoke
 expect 13 sync_t $T3
 grep -q "revoked" "$E2E_TMP/err.txt" || fail "no reason given: $(cat "$E2E_TMP/err.txt")"
 [[ $(sqlite3 "$E2E_TMP/j-$T3.db" "SELECT COUNT(*) FROM attempts WHERE uploaded = 0") == 1 ]] ||
@@ -297,6 +314,7 @@ reg --json hotlist export --out "$E2E_TMP/hot10" --version 10 --publish >"$E2E_T
     fail "registry hotlist export: $(cat "$E2E_TMP/hx.json")"
 [[ $(json "$E2E_TMP/hx.json" 'j["cards"], j["published"]') == "(1, True)" ]] ||
     fail "export: $(cat "$E2E_TMP/hx.json")"
+admin_trail_has hotlist-add hotlist-export
 sync_t $T1 --hotlist-out "$E2E_TMP/hot.bin" || fail "sync for the hotlist"
 [[ $(json "$E2E_TMP/sync.json" 'j["hotlist"]["version"]') == 10 ]] || fail "hotlist not downloaded"
 "$OCP" -r "$READER0" --keys "$KEYS" --terminal-id $T1 --json use --role transit \

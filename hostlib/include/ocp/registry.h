@@ -32,7 +32,7 @@ extern "C" {
 typedef struct ocp_registry ocp_registry;
 
 /** The schema version this libocp writes and reads. */
-#define OCP_REGISTRY_SCHEMA 2
+#define OCP_REGISTRY_SCHEMA 3
 
 /**
  * Open a registry, creating or migrating its schema.
@@ -386,6 +386,7 @@ typedef struct {
     const char *requested_by; /**< valid during the callback only */
     const char *approved_by;  /**< NULL while it waits for a second clerk */
     int64_t approved_at;      /**< 0 while it waits */
+    int64_t requested_at;     /**< 0 for a request from before schema 3 */
 } ocp_registry_approval;
 
 typedef int (*ocp_registry_approval_fn)(void *ctx,

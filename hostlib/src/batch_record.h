@@ -1,0 +1,21 @@
+/*
+ * One use record as 41 bytes, the layout of a batch's records
+ * (docs/BACKOFFICE.md section 3).  The registry stores each record in
+ * this form, exactly as its terminal signed it, and derives every other
+ * column of `uses` from it (schema version 3, registry_records.c).
+ */
+#ifndef OCP_BATCH_RECORD_H
+#define OCP_BATCH_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ocp/batch.h"
+
+void hl_record_encode(const ocp_use_record *u,
+                      uint8_t out[OCP_BATCH_RECORD_LEN]);
+
+/* 1 when in is one well-formed record (length and outcome), else 0. */
+int hl_record_decode(const uint8_t *in, size_t len, ocp_use_record *u);
+
+#endif
