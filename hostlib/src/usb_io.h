@@ -49,6 +49,10 @@ struct usb_io_ops {
     usb_status (*interrupt_in)(void *dev, uint8_t *buf, size_t cap,
                                size_t *got, unsigned timeout_ms);
     usb_status (*clear_halt)(void *dev, enum usb_endpoint ep);
+    /* The CCID class request ABORT (CCID 5.3.1) on the control pipe:
+     * wValue bSeq << 8 | bSlot, to the CCID interface. */
+    usb_status (*abort_request)(void *dev, uint8_t slot, uint8_t seq,
+                                unsigned timeout_ms);
     void (*close)(void *dev);
 };
 

@@ -317,6 +317,19 @@ static usb_status dev_clear_halt(void *dev, enum usb_endpoint ep)
     return st;
 }
 
+static usb_status dev_abort_request(void *dev, uint8_t slot, uint8_t seq,
+                                    unsigned timeout_ms)
+{
+    struct usb_dev *d = dev;
+    int rc = libusb_control_transfer(
+        d->h,
+        LIBUSB_ENDPOINT_OUT | LIBUSB_REQUEST_TYPE_CLASS |
+            LIBUSB_RECIPIENT_INTERFACE,
+        0x01 /* ABORT */, (uint16_t)(seq << 8 | slot), d->iface, NULL, 0,
+        timeout_ms);
+    return rc < 0 ? map_err(rc) : USB_OK;
+}
+
 static void dev_close(void *dev)
 {
     struct usb_dev *d = dev;
@@ -343,7 +356,8 @@ static void dev_close(void *dev)
 }
 
 static const struct usb_io_ops libusb_ops = {
-    dev_bulk_out, dev_bulk_in, dev_interrupt_in, dev_clear_halt, dev_close,
+    dev_bulk_out,   dev_bulk_in,       dev_interrupt_in,
+    dev_clear_halt, dev_abort_request, dev_close,
 };
 
 usb_status usb_libusb_open(uint16_t vid, uint16_t pid, unsigned index,
