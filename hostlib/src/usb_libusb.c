@@ -31,33 +31,6 @@ struct usb_dev {
     int intr_len;
 };
 
-const char *usb_status_text(usb_status st)
-{
-    switch (st) {
-    case USB_OK:
-        return "ok";
-    case USB_E_TIMEOUT:
-        return "timeout";
-    case USB_E_STALL:
-        return "endpoint stalled";
-    case USB_E_NO_DEVICE:
-        return "device gone";
-    case USB_E_ACCESS:
-        return "permission denied";
-    case USB_E_NOT_FOUND:
-        return "not found";
-    case USB_E_NO_BUS:
-        return "no USB on this machine";
-    case USB_E_BUSY:
-        return "in use by another program or driver";
-    case USB_E_NOMEM:
-        return "out of memory";
-    case USB_E_IO:
-        break;
-    }
-    return "I/O error";
-}
-
 static usb_status map_err(int rc)
 {
     switch (rc) {

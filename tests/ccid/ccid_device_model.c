@@ -121,7 +121,8 @@ static void reply(struct ccid_model *m, uint8_t type, uint8_t slot,
     /* The time extensions go out, one per read, before the answer. */
     if (m->in_xfr) {
         fr->extensions_before = f->time_extensions + f->every_extensions;
-        fr->extension_ms = f->extension_ms;
+        /* Spaced in time only when there are extensions to space. */
+        fr->extension_ms = fr->extensions_before ? f->extension_ms : 0;
         f->time_extensions = 0;
     }
     if (f->short_read) {
@@ -161,6 +162,10 @@ static void do_xfr_card(struct ccid_model *m, uint8_t slot, uint8_t seq,
         m->fault.vanish_at = 0;
         m->gone = 1; /* unplugged with the command in flight */
         return;
+    }
+    if (m->fault.stall_at != 0 && m->xfr_blocks == m->fault.stall_at) {
+        m->fault.stall_at = 0;
+        m->fault.stall_in_always = 1;
     }
     if (m->fault.pull_at != 0 && m->xfr_blocks == m->fault.pull_at) {
         m->fault.pull_at = 0;

@@ -31,6 +31,8 @@ struct ccid_model_faults {
                                  pulled before it answers (0: no) */
     unsigned vanish_at;       /* XfrBlock number the reader is unplugged
                                  at, before answering (0: no) */
+    unsigned stall_at;        /* XfrBlock number from which bulk in halts
+                                 for good, as stall_in_always (0: no) */
     unsigned stale_frames;    /* answers with an old bSeq before it */
     int wrong_seq;            /* every answer to the next command has a
                                  foreign bSeq (and there are many) */
