@@ -22,9 +22,9 @@
 
 #include "issue_batch.h"
 #include "ocp/holder.h"
-#include "ocp/pcsc.h"
 #include "ocp/wire.h"
 #include "output.h"
+#include "reader.h"
 
 static int load_catalogue(const char *path, ocp_catalogue **cat)
 {
@@ -126,13 +126,20 @@ int issue_holder_file(struct cli *c, struct desk *d, const char *path,
 
 /* ---- the progress journal ----------------------------------------------- */
 
+/* A holder whose issuance started on a card and never finished: as many
+ * as rows failed after their start (a card pulled, say), not just the
+ * last one, or a later run could issue one of them on a second card. */
+struct started {
+    char cert[21];
+    uint8_t card[8];
+};
+
 struct progress {
     FILE *f;
     char (*done)[21];
     size_t n_done, cap_done;
-    char started_cert[21];
-    uint8_t started_card[8];
-    int have_started;
+    struct started *started;
+    size_t n_started, cap_started;
 };
 
 static int hex_id(const char *s, uint8_t id[8])
@@ -146,6 +153,47 @@ static int hex_id(const char *s, uint8_t id[8])
         id[i] = (uint8_t)v;
     }
     return 0;
+}
+
+/* The card a holder was started on and not finished, or NULL. */
+static const uint8_t *progress_started_on(const struct progress *p,
+                                          const char *cert)
+{
+    size_t i;
+    for (i = 0; i < p->n_started; i++)
+        if (strcmp(p->started[i].cert, cert) == 0)
+            return p->started[i].card;
+    return NULL;
+}
+
+/* The first card stays: it is the one that may hold the holder already. */
+static int progress_note_start(struct progress *p, const char *cert,
+                               const uint8_t card[8])
+{
+    if (progress_started_on(p, cert) != NULL)
+        return 0;
+    if (p->n_started == p->cap_started) {
+        size_t cap = p->cap_started ? p->cap_started * 2 : 16;
+        struct started *grown = realloc(p->started, cap * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        p->started = grown;
+        p->cap_started = cap;
+    }
+    strcpy(p->started[p->n_started].cert, cert);
+    memcpy(p->started[p->n_started].card, card, 8);
+    p->n_started++;
+    return 0;
+}
+
+static void progress_note_done(struct progress *p, const char *cert)
+{
+    size_t i;
+    for (i = 0; i < p->n_started; i++)
+        if (strcmp(p->started[i].cert, cert) == 0) {
+            p->started[i] = p->started[--p->n_started];
+            return;
+        }
 }
 
 static int progress_open(struct progress *p, const char *csv)
@@ -163,8 +211,12 @@ static int progress_open(struct progress *p, const char *csv)
                 strlen(cert) != 20)
                 continue; /* a torn last line: the write never finished */
             if (strcmp(verb, "start") == 0) {
-                strcpy(p->started_cert, cert);
-                p->have_started = hex_id(card, p->started_card) == 0;
+                uint8_t id[8];
+                if (hex_id(card, id) == 0 &&
+                    progress_note_start(p, cert, id) != 0) {
+                    fclose(r);
+                    return -1;
+                }
             } else if (strcmp(verb, "done") == 0) {
                 if (p->n_done == p->cap_done) {
                     size_t cap = p->cap_done ? p->cap_done * 2 : 64;
@@ -177,8 +229,7 @@ static int progress_open(struct progress *p, const char *csv)
                     p->cap_done = cap;
                 }
                 strcpy(p->done[p->n_done++], cert);
-                if (p->have_started && strcmp(p->started_cert, cert) == 0)
-                    p->have_started = 0;
+                progress_note_done(p, cert);
             }
         }
         fclose(r);
@@ -211,31 +262,37 @@ static void progress_close(struct progress *p)
     if (p->f)
         fclose(p->f);
     free(p->done);
+    free(p->started);
 }
 
 /* ---- the batch ------------------------------------------------------------ */
 
-/* Waits for a card in the reader and connects (forever: a desk waits). */
+/* Waits for a card in the reader and connects (forever: a desk waits).
+ * PC/SC and USB CCID readers alike (reader.h). */
 static ocp_status next_card(struct cli *c, const char *who,
                             ocp_transport **t)
 {
-    char name[256];
-    ocp_status st = ocp_pcsc_find_reader(c->reader, name, sizeof name);
-    if (st != OCP_OK)
-        return st;
-    if (!c->quiet && !c->json)
-        fprintf(stderr, "insert a blank card for %s\n", who);
-    st = ocp_pcsc_wait_card(name, -1);
-    return st == OCP_OK ? cli_connect(c, t) : st;
+    struct cli_reader r;
+    ocp_status st = cli_reader_find(c, &r);
+    if (st == OCP_OK) {
+        if (!c->quiet && !c->json)
+            fprintf(stderr, "insert a blank card for %s\n", who);
+        st = cli_reader_wait_card(&r, -1);
+    }
+    if (st == OCP_OK)
+        st = cli_reader_connect(c, &r, t);
+    if (st != OCP_OK && cli_reader_detail(&r)[0])
+        fprintf(stderr, "ocp issue: %s\n", cli_reader_detail(&r));
+    return st;
 }
 
 static void wait_removal(struct cli *c)
 {
-    char name[256];
-    if (ocp_pcsc_find_reader(c->reader, name, sizeof name) == OCP_OK) {
+    struct cli_reader r;
+    if (cli_reader_find(c, &r) == OCP_OK) {
         if (!c->quiet && !c->json)
             fprintf(stderr, "take the card out\n");
-        (void)ocp_pcsc_wait_removal(name, -1);
+        (void)cli_reader_wait_removal(&r, -1);
     }
 }
 
@@ -276,6 +333,7 @@ int issue_batch(struct cli *c, struct desk *d, const char *path,
         ocp_entitlement ents[16];
         ocp_select_info info;
         ocp_transport *t = NULL;
+        const uint8_t *started_on;
         int line = 0, done = 0;
 
         st = ocp_batch_next(csv, cat, (uint16_t)(cli_now() / 1440u), &req,
@@ -303,19 +361,22 @@ int issue_batch(struct cli *c, struct desk *d, const char *path,
         st = next_card(c, req.holder.name, &t);
         if (st == OCP_OK)
             st = ocp_select(t, &info);
-        if (st == OCP_OK && prog.have_started &&
-            strcmp(prog.started_cert, req.holder.cert_no) == 0 &&
-            memcmp(prog.started_card, info.card_id, 8) != 0) {
+        started_on = st == OCP_OK
+                         ? progress_started_on(&prog, req.holder.cert_no)
+                         : NULL;
+        if (started_on != NULL && memcmp(started_on, info.card_id, 8) != 0) {
             fprintf(stderr, "[%zu/%zu] %s was being issued on card ", row,
                     rows, req.holder.name);
-            cli_hex(stderr, prog.started_card, 8);
+            cli_hex(stderr, started_on, 8);
             fprintf(stderr, " when the last run stopped: insert that card "
                             "to finish it\n");
             st = OCP_E_DENIED;
         }
         if (st == OCP_OK &&
-            progress_write(&prog, "start", req.holder.cert_no, info.card_id) !=
-                0)
+            (progress_write(&prog, "start", req.holder.cert_no,
+                            info.card_id) != 0 ||
+             progress_note_start(&prog, req.holder.cert_no, info.card_id) !=
+                 0))
             st = OCP_E_IO;
         if (st == OCP_OK)
             st = ocp_issue_card(t, ks, &req, &info);
@@ -323,6 +384,8 @@ int issue_batch(struct cli *c, struct desk *d, const char *path,
             progress_write(&prog, "done", req.holder.cert_no, info.card_id) !=
                 0)
             st = OCP_E_IO;
+        if (st == OCP_OK)
+            progress_note_done(&prog, req.holder.cert_no);
         if (st == OCP_OK) {
             int recorded = cli_record_issued(c, &req, &info);
             int trailed;

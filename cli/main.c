@@ -16,11 +16,12 @@
 #include "ocp/keyfile.h"
 #include "ocp/pcsc.h"
 #include "ocp/pkcs11.h"
-#include "ocp/trace.h"
 #include "ocp/wire.h"
 
 /* The --keys URI, so a failure can add the key store's own explanation. */
 static const char *keys_uri;
+/* -r usb:..., so a failure can add what the USB layer saw. */
+static const char *usb_reader;
 
 static const struct {
     const char *name;
@@ -192,6 +193,8 @@ int main(int argc, char **argv)
         }
     }
     keys_uri = c.keys;
+    if (c.reader != NULL && strncmp(c.reader, "usb:", 4) == 0)
+        usb_reader = c.reader;
     if (optind >= argc) {
         usage(stderr);
         return EXIT_USAGE;
@@ -209,9 +212,30 @@ int main(int argc, char **argv)
     return EXIT_USAGE;
 }
 
+/* The statuses a USB CCID reader's failure ends in (transport_ccid.c). */
+static int from_the_reader(ocp_status st)
+{
+    switch (st) {
+    case OCP_E_ARGS:
+    case OCP_E_NO_READER:
+    case OCP_E_SHARING:
+    case OCP_E_NO_CARD:
+    case OCP_E_CARD_REMOVED:
+    case OCP_E_CARD_RESET:
+    case OCP_E_TIMEOUT:
+    case OCP_E_TRANSPORT:
+    case OCP_E_BAD_RESPONSE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 int cli_fail(const char *what, ocp_status st)
 {
     fprintf(stderr, "ocp: %s: %s\n", what, ocp_strerror(st));
+    if (usb_reader != NULL && from_the_reader(st) && ocp_ccid_last_error()[0])
+        fprintf(stderr, "ocp: %s: %s\n", usb_reader, ocp_ccid_last_error());
     if (st == OCP_E_TIMEOUT)
         fprintf(stderr, "ocp: the card or the reader stopped answering "
                         "(--card-timeout); take the card away and try "
@@ -254,74 +278,6 @@ int cli_fail(const char *what, ocp_status st)
     default:
         return EXIT_FAILURE_;
     }
-}
-
-/*
- * -r usb:VID:PID[:N]: the reader through libusb, no pcscd.  --wait is
- * honoured by trying to power the card on again every 200 ms.
- */
-static ocp_status connect_usb(struct cli *c, ocp_transport **t)
-{
-    struct timespec start, now, pause = {0, 200000000L};
-    ocp_status st;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        st = ocp_ccid_open_timeout(c->reader, c->card_timeout_ms, t);
-        if (st != OCP_E_NO_CARD || c->wait_ms == 0)
-            break;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (c->wait_ms > 0 &&
-            (now.tv_sec - start.tv_sec) * 1000L +
-                    (now.tv_nsec - start.tv_nsec) / 1000000L >= c->wait_ms)
-            break;
-        nanosleep(&pause, NULL);
-    }
-    if (st != OCP_OK && ocp_ccid_last_error()[0])
-        fprintf(stderr, "ocp: %s\n", ocp_ccid_last_error());
-    else if (st == OCP_OK && c->verbose)
-        fprintf(stderr, "ocp: reader %s\n", c->reader);
-    return st;
-}
-
-ocp_status cli_connect(struct cli *c, ocp_transport **t)
-{
-    char name[256];
-    ocp_status st;
-    if (c->reader != NULL && strncmp(c->reader, "usb:", 4) == 0) {
-        st = connect_usb(c, t);
-    } else {
-        st = ocp_pcsc_find_reader(c->reader, name, sizeof name);
-        if (st != OCP_OK)
-            return st;
-        st = ocp_pcsc_wait_card(name, c->wait_ms);
-        if (st == OCP_E_TIMEOUT)
-            st = OCP_E_NO_CARD;
-        if (st != OCP_OK)
-            return st;
-        if (c->verbose)
-            fprintf(stderr, "ocp: reader %s\n", name);
-        st = ocp_pcsc_connect_timeout(name, c->card_timeout_ms, t);
-    }
-    /* One subcommand is one exclusive transaction: no other program's
-     * APDUs can interleave with a session's. */
-    if (st == OCP_OK) {
-        st = (*t)->ops->begin(*t);
-        if (st != OCP_OK) {
-            (*t)->ops->close(*t);
-            *t = NULL;
-            return st;
-        }
-    }
-    if (st == OCP_OK && c->trace) {
-        ocp_transport *traced;
-        st = ocp_trace_wrap(*t, stderr, &traced);
-        if (st != OCP_OK) {
-            (*t)->ops->close(*t);
-            return st;
-        }
-        *t = traced;
-    }
-    return st;
 }
 
 ocp_status cli_keystore(struct cli *c, ocp_keystore **ks)

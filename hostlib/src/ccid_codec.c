@@ -58,6 +58,13 @@ ccid_result ccid_encode_get_slot_status(uint8_t slot, uint8_t seq,
                   cap, len);
 }
 
+ccid_result ccid_encode_abort(uint8_t slot, uint8_t seq, uint8_t *out,
+                              size_t cap, size_t *len)
+{
+    return header(CCID_PC_TO_RDR_ABORT, slot, seq, 0, 0, 0, 0, out, cap,
+                  len);
+}
+
 ccid_result ccid_encode_xfr_block(uint8_t slot, uint8_t seq,
                                   const uint8_t *apdu, size_t apdu_len,
                                   uint8_t *out, size_t cap, size_t *len)
@@ -154,6 +161,9 @@ ccid_result ccid_parse_class_descriptor(const uint8_t *d, size_t n,
     f->max_slot_index = d[4];
     f->voltage_support = d[5];
     f->protocols = ccid_get_le32(d + 6);
+    f->default_clock = ccid_get_le32(d + 10);
+    f->data_rate = ccid_get_le32(d + 19);
+    f->max_ifsd = ccid_get_le32(d + 28);
     f->features = ccid_get_le32(d + 40);
     f->max_message = ccid_get_le32(d + 44);
     f->max_busy_slots = d[53];

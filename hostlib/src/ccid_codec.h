@@ -21,6 +21,7 @@
 #define CCID_PC_TO_RDR_ICC_POWER_OFF 0x63u
 #define CCID_PC_TO_RDR_GET_SLOT_STATUS 0x65u
 #define CCID_PC_TO_RDR_XFR_BLOCK 0x6Fu
+#define CCID_PC_TO_RDR_ABORT 0x72u
 /* Bulk-in responses. */
 #define CCID_RDR_TO_PC_DATA_BLOCK 0x80u
 #define CCID_RDR_TO_PC_SLOT_STATUS 0x81u
@@ -101,6 +102,9 @@ struct ccid_features {
     uint8_t max_slot_index;
     uint8_t voltage_support;
     uint32_t protocols;      /* bit 0 T=0, bit 1 T=1 */
+    uint32_t default_clock;  /* dwDefaultClock, kHz */
+    uint32_t data_rate;      /* dwDataRate, bps */
+    uint32_t max_ifsd;       /* dwMaxIFSD, bytes */
     uint32_t features;       /* dwFeatures */
     uint32_t max_message;    /* dwMaxCCIDMessageLength */
     uint8_t max_busy_slots;  /* bMaxCCIDBusySlots */
@@ -123,6 +127,10 @@ ccid_result ccid_encode_power_off(uint8_t slot, uint8_t seq, uint8_t *out,
 ccid_result ccid_encode_get_slot_status(uint8_t slot, uint8_t seq,
                                         uint8_t *out, size_t cap,
                                         size_t *len);
+/* The bulk half of an abort (CCID 5.3.1, 6.1.13): bSeq must be the one
+ * the class request ABORT named. */
+ccid_result ccid_encode_abort(uint8_t slot, uint8_t seq, uint8_t *out,
+                              size_t cap, size_t *len);
 /* bBWI 0, wLevelParameter 0: one whole short APDU per message. */
 ccid_result ccid_encode_xfr_block(uint8_t slot, uint8_t seq,
                                   const uint8_t *apdu, size_t apdu_len,

@@ -10,13 +10,14 @@
 #include "usb_io.h"
 
 struct ccid_options {
-    unsigned timeout_ms;     /* each bulk read; 0: the default (5 s);
-                                CCID_NO_DEADLINE: none */
-    unsigned max_extensions; /* time extensions per command */
+    /* One command may take this long, time extensions included (the
+     * CLI's --card-timeout); 0: the default (5 s); CCID_NO_DEADLINE: no
+     * limit.  Each read waits at most the reader's silence limit
+     * (ccid_timing.h) or what is left of this, whichever is shorter. */
+    unsigned deadline_ms;
     uint8_t slot;
 };
 
-#define CCID_MAX_EXTENSIONS 60u
 #define CCID_NO_DEADLINE 0xFFFFFFFFu
 
 /*

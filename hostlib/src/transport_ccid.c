@@ -7,7 +7,14 @@
  *  - a frame with another bSeq is a stale answer to a command that timed
  *    out earlier: skipped, at most CCID_STALE_MAX of them;
  *  - a time extension (bmCommandStatus 2) means the card is still busy:
- *    read again, at most opt.max_extensions times;
+ *    read again, for as long as the command's deadline (opt.deadline_ms,
+ *    the CLI's --card-timeout) allows, each read waiting at most the
+ *    reader's silence limit (ccid_timing.h) times the extension's
+ *    multiplier;
+ *  - a command that times out is aborted as CCID 5.3.1 says (the class
+ *    request ABORT, then PC_to_RDR_Abort with the same bSeq, then its
+ *    SlotStatus awaited past the aborted command's late frames), so the
+ *    next command starts on a reader that is no longer busy;
  *  - a stalled endpoint is cleared once and the transfer tried once more;
  *  - a vanished device makes this and every later call OCP_E_NO_READER.
  * Before each command the interrupt endpoint is looked at without waiting:
@@ -21,10 +28,16 @@
 #include <time.h>
 
 #include "ccid_codec.h"
+#include "ccid_timing.h"
 #include "ccid_transport.h"
 #include "ocp/ccid.h"
 
 #define CCID_STALE_MAX 4u
+/* After an abort the aborted command's late frames (time extensions, its
+ * answer or its CMD_ABORTED) may come first: a few more are skipped. */
+#define CCID_ABORT_STALE_MAX 16u
+/* How long a reader may take to confirm an abort. */
+#define CCID_ABORT_WAIT_MS 2000u
 #define CCID_ATR_MAX 33u
 /* Largest command APDU: short Lc (255 bytes) plus Le. */
 #define CAPDU_MAX 261u
@@ -34,6 +47,7 @@ struct ccid_transport {
     struct usb_io io;
     struct ccid_features feat;
     struct ccid_options opt;
+    struct ccid_atr_timing timing; /* from the last ATR */
     uint8_t seq;
     int card_gone;  /* the slot emptied or changed: until reset() */
     int unpowered;  /* the card is there but inactive: until reset() */
@@ -83,36 +97,92 @@ static ocp_status map_usb(struct ccid_transport *p, usb_status st,
     }
 }
 
+static uint32_t silence_ms(const struct ccid_transport *p,
+                           unsigned multiplier)
+{
+    return ccid_silence_ms(&p->feat, &p->timing, multiplier);
+}
+
 static ocp_status send_msg(struct ccid_transport *p, size_t len)
 {
-    usb_status st = p->io.ops->bulk_out(p->io.dev, p->msg, len,
-                                        p->opt.timeout_ms);
+    unsigned wait = silence_ms(p, 1);
+    usb_status st = p->io.ops->bulk_out(p->io.dev, p->msg, len, wait);
     if (st == USB_E_STALL) {
         st = p->io.ops->clear_halt(p->io.dev, USB_EP_BULK_OUT);
         if (st == USB_OK)
-            st = p->io.ops->bulk_out(p->io.dev, p->msg, len,
-                                     p->opt.timeout_ms);
+            st = p->io.ops->bulk_out(p->io.dev, p->msg, len, wait);
     }
     return map_usb(p, st, "bulk out");
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* How one command waits for its answer. */
+struct wait_rule {
+    uint64_t deadline; /* now_ms() by which it must be answered; 0: none */
+    unsigned limit_ms; /* the deadline's length, for the message */
+    unsigned stale_max;
+};
+
+static struct wait_rule card_wait(const struct ccid_transport *p)
+{
+    struct wait_rule w;
+    memset(&w, 0, sizeof w);
+    w.stale_max = CCID_STALE_MAX;
+    if (p->opt.deadline_ms != CCID_NO_DEADLINE) {
+        w.limit_ms = p->opt.deadline_ms;
+        w.deadline = now_ms() + p->opt.deadline_ms;
+    }
+    return w;
+}
+
 /* Read until the answer to (type, seq) arrives; r points into p->msg. */
 static ocp_status receive(struct ccid_transport *p, uint8_t type,
-                          uint8_t seq, struct ccid_response *r)
+                          uint8_t seq, const struct wait_rule *w,
+                          struct ccid_response *r)
 {
-    unsigned stale = 0, extensions = 0;
+    unsigned stale = 0, extensions = 0, multiplier = 1;
     int cleared = 0;
 
     for (;;) {
         size_t got = 0;
         ccid_result cr;
-        usb_status st = p->io.ops->bulk_in(p->io.dev, p->msg, sizeof p->msg,
-                                           &got, p->opt.timeout_ms);
+        unsigned wait = silence_ms(p, multiplier);
+        int deadline_first = 0;
+        usb_status st;
+
+        if (w->deadline != 0) {
+            uint64_t now = now_ms();
+            if (now >= w->deadline) {
+                ccid_set_error("the card took more than %u ms (%u time "
+                               "extensions)", w->limit_ms, extensions);
+                return OCP_E_TIMEOUT;
+            }
+            if (w->deadline - now < wait) {
+                wait = (unsigned)(w->deadline - now);
+                deadline_first = 1;
+            }
+        }
+        st = p->io.ops->bulk_in(p->io.dev, p->msg, sizeof p->msg, &got,
+                                wait);
         if (st == USB_E_STALL && !cleared) {
             cleared = 1;
             st = p->io.ops->clear_halt(p->io.dev, USB_EP_BULK_IN);
             if (st == USB_OK)
                 continue;
+        }
+        if (st == USB_E_TIMEOUT) {
+            if (deadline_first)
+                ccid_set_error("the card took more than %u ms (%u time "
+                               "extensions)", w->limit_ms, extensions);
+            else
+                ccid_set_error("the reader said nothing for %u ms", wait);
+            return OCP_E_TIMEOUT;
         }
         if (st != USB_OK)
             return map_usb(p, st, "bulk in");
@@ -130,7 +200,7 @@ static ocp_status receive(struct ccid_transport *p, uint8_t type,
         }
         cr = ccid_check_response(r, type, p->opt.slot, seq);
         if (cr == CCID_E_SEQ) {
-            if (++stale > CCID_STALE_MAX) {
+            if (++stale > w->stale_max) {
                 ccid_set_error("the reader answers with the wrong sequence "
                                "number");
                 return OCP_E_BAD_RESPONSE;
@@ -143,15 +213,50 @@ static ocp_status receive(struct ccid_transport *p, uint8_t type,
             return OCP_E_BAD_RESPONSE;
         }
         if (r->cmd_status == CCID_CMD_TIME_EXTENSION) {
-            if (++extensions > p->opt.max_extensions) {
-                ccid_set_error("the card asked for more than %u time "
-                               "extensions", p->opt.max_extensions);
-                return OCP_E_TIMEOUT;
-            }
+            /* No count limit: the deadline decides, so a slow card that
+             * keeps asking is served for as long as the caller allows. */
+            extensions++;
+            multiplier = r->error ? r->error : 1u;
             continue;
         }
         return OCP_OK;
     }
+}
+
+/*
+ * A command timed out: abort it (CCID 5.3.1) so the reader stops working
+ * on it, and read past its late frames to the abort's SlotStatus.  Best
+ * effort: a reader that fails the class request still gets the bulk
+ * message (an old one answers it with bError 0, "not supported"), and
+ * whatever late frame remains is skipped by its bSeq later on.  Returns
+ * 1 when the reader confirmed the abort.
+ */
+static int abort_command(struct ccid_transport *p)
+{
+    struct ccid_response r;
+    struct wait_rule w;
+    size_t len;
+    uint8_t seq = p->seq++;
+    usb_status us;
+    ocp_status st;
+
+    memset(&w, 0, sizeof w);
+    w.stale_max = CCID_ABORT_STALE_MAX;
+    w.limit_ms = CCID_ABORT_WAIT_MS;
+    w.deadline = now_ms() + CCID_ABORT_WAIT_MS;
+    us = p->io.ops->abort_request(p->io.dev, p->opt.slot, seq,
+                                  CCID_ABORT_WAIT_MS);
+    if (us == USB_E_NO_DEVICE) {
+        p->vanished = 1;
+        return 0;
+    }
+    if (ccid_encode_abort(p->opt.slot, seq, p->msg, sizeof p->msg, &len) !=
+        CCID_OK)
+        return 0;
+    st = send_msg(p, len);
+    if (st == OCP_OK)
+        st = receive(p, CCID_RDR_TO_PC_SLOT_STATUS, seq, &w, &r);
+    return st == OCP_OK && r.cmd_status != CCID_CMD_FAILED;
 }
 
 /* bStatus and bError of an answer to libocp statuses, in one place. */
@@ -244,8 +349,10 @@ static ocp_status power_on(struct ccid_transport *p)
                              &len) != CCID_OK)
         return OCP_E_ARGS;
     st = send_msg(p, len);
-    if (st == OCP_OK)
-        st = receive(p, CCID_RDR_TO_PC_DATA_BLOCK, seq, &r);
+    if (st == OCP_OK) {
+        struct wait_rule w = card_wait(p);
+        st = receive(p, CCID_RDR_TO_PC_DATA_BLOCK, seq, &w, &r);
+    }
     if (st == OCP_OK)
         st = map_slot(p, &r, 1);
     if (st == OCP_OK && (r.data_len < 2 || r.data_len > CCID_ATR_MAX)) {
@@ -255,6 +362,8 @@ static ocp_status power_on(struct ccid_transport *p)
     if (st == OCP_OK) {
         memcpy(p->atr, r.data, r.data_len);
         p->atr_len = r.data_len;
+        /* An ATR cut inside its interface bytes still gives defaults. */
+        (void)ccid_atr_timing(p->atr, p->atr_len, &p->timing);
         p->card_gone = 0;
         p->unpowered = 0;
     }
@@ -272,8 +381,10 @@ static ocp_status power_off(struct ccid_transport *p)
                               &len) != CCID_OK)
         return OCP_E_ARGS;
     st = send_msg(p, len);
-    if (st == OCP_OK)
-        st = receive(p, CCID_RDR_TO_PC_SLOT_STATUS, seq, &r);
+    if (st == OCP_OK) {
+        struct wait_rule w = card_wait(p);
+        st = receive(p, CCID_RDR_TO_PC_SLOT_STATUS, seq, &w, &r);
+    }
     return st;
 }
 
@@ -313,8 +424,19 @@ static ocp_status ccid_transmit(ocp_transport *t, const uint8_t *capdu,
                               sizeof p->msg, &len) != CCID_OK)
         return OCP_E_ARGS;
     st = send_msg(p, len);
-    if (st == OCP_OK)
-        st = receive(p, CCID_RDR_TO_PC_DATA_BLOCK, seq, &r);
+    if (st == OCP_OK) {
+        struct wait_rule w = card_wait(p);
+        st = receive(p, CCID_RDR_TO_PC_DATA_BLOCK, seq, &w, &r);
+        if (st == OCP_E_TIMEOUT && !p->vanished) {
+            char why[sizeof last_error];
+            memcpy(why, last_error, sizeof why);
+            if (abort_command(p))
+                ccid_set_error("%s; the command was aborted", why);
+            else if (!p->vanished)
+                ccid_set_error("%s; the reader did not confirm the abort",
+                               why);
+        }
+    }
     if (st == OCP_OK)
         st = map_slot(p, &r, 0);
     if (st == OCP_OK && r.param != 0) {
@@ -398,12 +520,10 @@ ocp_status ccid_transport_open(const struct usb_io *io,
     p->io = *io;
     if (opt != NULL)
         p->opt = *opt;
-    if (p->opt.timeout_ms == 0)
-        p->opt.timeout_ms = OCP_CCID_DEFAULT_TIMEOUT_MS;
-    else if (p->opt.timeout_ms == CCID_NO_DEADLINE)
-        p->opt.timeout_ms = 0; /* what usb_io passes on as "wait" */
-    if (opt == NULL)
-        p->opt.max_extensions = CCID_MAX_EXTENSIONS;
+    if (p->opt.deadline_ms == 0)
+        p->opt.deadline_ms = OCP_CCID_DEFAULT_TIMEOUT_MS;
+    /* Until the ATR says more, only the reader itself is waited for. */
+    memset(&p->timing, 0, sizeof p->timing);
 
     if (ccid_parse_class_descriptor(io->info.class_desc,
                                     io->info.class_desc_len,
@@ -472,14 +592,20 @@ ocp_status ccid_slot_present(const struct usb_io *io,
         return OCP_E_NOMEM;
     p->io = *io;
     p->opt = *opt;
+    if (p->opt.deadline_ms == 0)
+        p->opt.deadline_ms = OCP_CCID_DEFAULT_TIMEOUT_MS;
+    /* p->timing stays zero: a slot's status is the reader's answer, no
+     * card exchange to wait for. */
     s = (*seq)++;
     if (ccid_encode_get_slot_status(p->opt.slot, s, p->msg, sizeof p->msg,
                                     &len) != CCID_OK) {
         st = OCP_E_ARGS;
     } else {
         st = send_msg(p, len);
-        if (st == OCP_OK)
-            st = receive(p, CCID_RDR_TO_PC_SLOT_STATUS, s, &r);
+        if (st == OCP_OK) {
+            struct wait_rule w = card_wait(p);
+            st = receive(p, CCID_RDR_TO_PC_SLOT_STATUS, s, &w, &r);
+        }
         if (st == OCP_OK && r.cmd_status == CCID_CMD_FAILED) {
             ccid_set_error("the reader failed GetSlotStatus (bError "
                            "0x%02X)", r.error);
@@ -515,7 +641,7 @@ static ocp_status wait_slot(const char *spec, long timeout_ms, int want)
     if (st != OCP_OK)
         return st;
     memset(&opt, 0, sizeof opt);
-    opt.timeout_ms = OCP_CCID_DEFAULT_TIMEOUT_MS;
+    opt.deadline_ms = OCP_CCID_DEFAULT_TIMEOUT_MS;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
         int present = 0;
@@ -598,12 +724,11 @@ ocp_status ocp_ccid_open_timeout(const char *spec, long timeout_ms,
     if (st != OCP_OK)
         return st;
     memset(&opt, 0, sizeof opt);
-    /* libusb reads 0 as "no timeout"; a deadline beyond 2^31 ms is one
-     * too. */
-    opt.timeout_ms = timeout_ms <= 0 || timeout_ms > 0x7FFFFFFFL
-                         ? CCID_NO_DEADLINE
-                         : (unsigned)timeout_ms;
-    opt.max_extensions = CCID_MAX_EXTENSIONS;
+    /* 0 or less: no deadline (the reader's silence limit still ends a
+     * dead reader's wait); beyond 2^31 ms is none in practice either. */
+    opt.deadline_ms = timeout_ms <= 0 || timeout_ms > 0x7FFFFFFFL
+                          ? CCID_NO_DEADLINE
+                          : (unsigned)timeout_ms;
     return ccid_transport_open(&io, &opt, out);
 }
 

@@ -49,6 +49,10 @@ struct usb_io_ops {
     usb_status (*interrupt_in)(void *dev, uint8_t *buf, size_t cap,
                                size_t *got, unsigned timeout_ms);
     usb_status (*clear_halt)(void *dev, enum usb_endpoint ep);
+    /* The CCID class request ABORT (CCID 5.3.1) on the control pipe:
+     * wValue bSeq << 8 | bSlot, to the CCID interface. */
+    usb_status (*abort_request)(void *dev, uint8_t slot, uint8_t seq,
+                                unsigned timeout_ms);
     void (*close)(void *dev);
 };
 
@@ -66,6 +70,10 @@ struct usb_io {
  * /sys/bus/usb): the caller says "no USB CCID reader", nothing else.
  *
  * usb_libusb_open: the index-th CCID interface of VID:PID, claimed.
+ *
+ * These two are the only way into the bus: a test program may link its
+ * own pair in their place (tests/ccid/usb_model_port.c), never a release
+ * build.  usb_status_text is in usb_status.c, which both keep.
  */
 usb_status usb_libusb_list(struct usb_ccid_info *out, size_t cap, size_t *n);
 usb_status usb_libusb_open(uint16_t vid, uint16_t pid, unsigned index,

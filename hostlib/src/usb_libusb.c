@@ -31,33 +31,6 @@ struct usb_dev {
     int intr_len;
 };
 
-const char *usb_status_text(usb_status st)
-{
-    switch (st) {
-    case USB_OK:
-        return "ok";
-    case USB_E_TIMEOUT:
-        return "timeout";
-    case USB_E_STALL:
-        return "endpoint stalled";
-    case USB_E_NO_DEVICE:
-        return "device gone";
-    case USB_E_ACCESS:
-        return "permission denied";
-    case USB_E_NOT_FOUND:
-        return "not found";
-    case USB_E_NO_BUS:
-        return "no USB on this machine";
-    case USB_E_BUSY:
-        return "in use by another program or driver";
-    case USB_E_NOMEM:
-        return "out of memory";
-    case USB_E_IO:
-        break;
-    }
-    return "I/O error";
-}
-
 static usb_status map_err(int rc)
 {
     switch (rc) {
@@ -317,6 +290,19 @@ static usb_status dev_clear_halt(void *dev, enum usb_endpoint ep)
     return st;
 }
 
+static usb_status dev_abort_request(void *dev, uint8_t slot, uint8_t seq,
+                                    unsigned timeout_ms)
+{
+    struct usb_dev *d = dev;
+    int rc = libusb_control_transfer(
+        d->h,
+        LIBUSB_ENDPOINT_OUT | LIBUSB_REQUEST_TYPE_CLASS |
+            LIBUSB_RECIPIENT_INTERFACE,
+        0x01 /* ABORT */, (uint16_t)(seq << 8 | slot), d->iface, NULL, 0,
+        timeout_ms);
+    return rc < 0 ? map_err(rc) : USB_OK;
+}
+
 static void dev_close(void *dev)
 {
     struct usb_dev *d = dev;
@@ -343,7 +329,8 @@ static void dev_close(void *dev)
 }
 
 static const struct usb_io_ops libusb_ops = {
-    dev_bulk_out, dev_bulk_in, dev_interrupt_in, dev_clear_halt, dev_close,
+    dev_bulk_out,   dev_bulk_in,       dev_interrupt_in,
+    dev_clear_halt, dev_abort_request, dev_close,
 };
 
 usb_status usb_libusb_open(uint16_t vid, uint16_t pid, unsigned index,

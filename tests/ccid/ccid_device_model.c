@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ocp/inproc.h"
 
@@ -18,25 +19,45 @@ static void put_le32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
-static uint8_t *push(struct ccid_model *m, size_t len)
+static unsigned long long model_now_ms(void)
 {
-    unsigned i;
-    if (m->q_count == 16)
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000ull +
+           (unsigned long long)ts.tv_nsec / 1000000ull;
+}
+
+static void sleep_ms(unsigned long long ms)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)(ms / 1000u);
+    ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
+    nanosleep(&ts, NULL);
+}
+
+static struct ccid_model_frame *push(struct ccid_model *m, size_t len)
+{
+    struct ccid_model_frame *f;
+    if (m->q_count == CCID_MODEL_QUEUE || len > sizeof f->bytes)
         return NULL;
-    i = (m->q_head + m->q_count++) % 16;
-    m->queue_len[i] = len;
-    memset(m->queue[i], 0, sizeof m->queue[i]);
-    return m->queue[i];
+    f = &m->queue[(m->q_head + m->q_count++) % CCID_MODEL_QUEUE];
+    memset(f, 0, sizeof *f);
+    f->len = len;
+    return f;
 }
 
 /* One answer: type, slot, seq, bStatus, bError, third byte, data. */
-static void answer(struct ccid_model *m, uint8_t type, uint8_t slot,
-                   uint8_t seq, uint8_t status, uint8_t error, uint8_t param,
-                   const uint8_t *data, size_t n)
+static struct ccid_model_frame *answer(struct ccid_model *m, uint8_t type,
+                                       uint8_t slot, uint8_t seq,
+                                       uint8_t status, uint8_t error,
+                                       uint8_t param, const uint8_t *data,
+                                       size_t n)
 {
-    uint8_t *f = push(m, 10 + n);
-    if (f == NULL)
-        return;
+    struct ccid_model_frame *fr = push(m, 10 + n);
+    uint8_t *f;
+    if (fr == NULL)
+        return NULL;
+    f = fr->bytes;
     f[0] = type;
     put_le32(f + 1, (uint32_t)n);
     f[5] = slot;
@@ -46,6 +67,7 @@ static void answer(struct ccid_model *m, uint8_t type, uint8_t slot,
     f[9] = param;
     if (n)
         memcpy(f + 10, data, n);
+    return fr;
 }
 
 static uint8_t icc_bits(const struct ccid_model *m)
@@ -59,6 +81,7 @@ static void reply(struct ccid_model *m, uint8_t type, uint8_t slot,
                   const uint8_t *data, size_t n)
 {
     struct ccid_model_faults *f = &m->fault;
+    struct ccid_model_frame *fr;
     uint8_t param = 0;
     unsigned i;
 
@@ -68,9 +91,6 @@ static void reply(struct ccid_model *m, uint8_t type, uint8_t slot,
     }
     for (; f->stale_frames; f->stale_frames--)
         answer(m, type, slot, (uint8_t)(seq - 1u), status, error, 0, data, n);
-    for (; f->time_extensions; f->time_extensions--)
-        answer(m, type, slot, seq, (uint8_t)(0x80u | icc_bits(m)), 1, 0,
-               NULL, 0);
     if (f->wrong_seq) {
         f->wrong_seq = 0;
         for (i = 0; i < 8; i++)
@@ -95,15 +115,23 @@ static void reply(struct ccid_model *m, uint8_t type, uint8_t slot,
         f->chained = 0;
         param = 1;
     }
-    answer(m, type, slot, seq, status, error, param, data, n);
-    i = (m->q_head + m->q_count - 1u) % 16;
+    fr = answer(m, type, slot, seq, status, error, param, data, n);
+    if (fr == NULL)
+        return;
+    /* The time extensions go out, one per read, before the answer. */
+    if (m->in_xfr) {
+        fr->extensions_before = f->time_extensions + f->every_extensions;
+        /* Spaced in time only when there are extensions to space. */
+        fr->extension_ms = fr->extensions_before ? f->extension_ms : 0;
+        f->time_extensions = 0;
+    }
     if (f->short_read) {
         f->short_read = 0;
-        m->queue_len[i] -= 3;
+        fr->len -= 3;
     }
     if (f->length_overflow) {
         f->length_overflow = 0;
-        put_le32(m->queue[i] + 1, 0xFFFFFFF0u);
+        put_le32(fr->bytes + 1, 0xFFFFFFF0u);
     }
 }
 
@@ -122,14 +150,27 @@ static void do_power_on(struct ccid_model *m, uint8_t slot, uint8_t seq)
     reply(m, 0x80, slot, seq, 0x00, 0, model_atr, sizeof model_atr);
 }
 
-static void do_xfr(struct ccid_model *m, uint8_t slot, uint8_t seq,
-                   const uint8_t *apdu, size_t n)
+/* An XfrBlock through the slot to the card, with the faults armed for it. */
+static void do_xfr_card(struct ccid_model *m, uint8_t slot, uint8_t seq,
+                        const uint8_t *apdu, size_t n)
 {
     uint8_t r[OCP_RAPDU_MAX];
     size_t rlen = sizeof r;
     ocp_status st;
 
-    m->xfr_blocks++;
+    if (m->fault.vanish_at != 0 && m->xfr_blocks == m->fault.vanish_at) {
+        m->fault.vanish_at = 0;
+        m->gone = 1; /* unplugged with the command in flight */
+        return;
+    }
+    if (m->fault.stall_at != 0 && m->xfr_blocks == m->fault.stall_at) {
+        m->fault.stall_at = 0;
+        m->fault.stall_in_always = 1;
+    }
+    if (m->fault.pull_at != 0 && m->xfr_blocks == m->fault.pull_at) {
+        m->fault.pull_at = 0;
+        ccid_model_remove_card(m);
+    }
     if (!m->present || !m->powered) {
         reply(m, 0x80, slot, seq, (uint8_t)(0x40u | icc_bits(m)), 0xFE,
               NULL, 0);
@@ -142,6 +183,13 @@ static void do_xfr(struct ccid_model *m, uint8_t slot, uint8_t seq,
         return;
     }
     st = m->card->ops->transmit(m->card, apdu, n, r, &rlen);
+    if (m->fault.lose_at != 0 && m->xfr_blocks == m->fault.lose_at) {
+        /* The card did the command; it left before its answer got out. */
+        m->fault.lose_at = 0;
+        ccid_model_remove_card(m);
+        reply(m, 0x80, slot, seq, 0x42, 0xFE, NULL, 0);
+        return;
+    }
     if (st == OCP_E_CARD_REMOVED) {
         /* The test port cut the power: the card was torn from the slot
          * mid-command, and the reader says so. */
@@ -155,6 +203,38 @@ static void do_xfr(struct ccid_model *m, uint8_t slot, uint8_t seq,
         return;
     }
     reply(m, 0x80, slot, seq, 0x00, 0, r, rlen);
+}
+
+static void do_xfr(struct ccid_model *m, uint8_t slot, uint8_t seq,
+                   const uint8_t *apdu, size_t n)
+{
+    m->xfr_blocks++;
+    m->xfr_seq = seq;
+    m->in_xfr = 1;
+    do_xfr_card(m, slot, seq, apdu, n);
+    m->in_xfr = 0;
+}
+
+/* PC_to_RDR_Abort: with the class request before it for this bSeq, the
+ * command in flight is dropped and answered CMD_ABORTED, then the abort
+ * itself; without it, the reader still waits for the request (CCID
+ * 5.3.1) and says nothing. */
+static void do_abort(struct ccid_model *m, uint8_t slot, uint8_t seq)
+{
+    if (m->fault.abort_unsupported) {
+        m->fault.abort_unsupported = 0;
+        answer(m, 0x81, slot, seq, (uint8_t)(0x40u | icc_bits(m)), 0x00, 0,
+               NULL, 0);
+        return;
+    }
+    if (!m->abort_armed || m->abort_seq != seq)
+        return;
+    m->abort_armed = 0;
+    m->aborts++;
+    m->q_count = 0;
+    answer(m, 0x80, slot, m->xfr_seq, (uint8_t)(0x40u | icc_bits(m)), 0xFF,
+           0, NULL, 0);
+    answer(m, 0x81, slot, seq, icc_bits(m), 0, 0, NULL, 0);
 }
 
 static usb_status model_bulk_out(void *dev, const uint8_t *buf, size_t len,
@@ -182,6 +262,11 @@ static usb_status model_bulk_out(void *dev, const uint8_t *buf, size_t len,
     seq = buf[6];
     m->last_seq = seq;
     m->commands++;
+    m->last_frame_ms = model_now_ms();
+    if (buf[0] == 0x65 && m->on_poll != NULL)
+        m->on_poll(m, m->on_poll_arg);
+    if (m->gone)
+        return USB_E_NO_DEVICE; /* the hook unplugged it */
     switch (buf[0]) {
     case 0x62:
         do_power_on(m, slot, seq);
@@ -196,6 +281,9 @@ static usb_status model_bulk_out(void *dev, const uint8_t *buf, size_t len,
     case 0x6F:
         do_xfr(m, slot, seq, buf + 10, dlen);
         break;
+    case 0x72:
+        do_abort(m, slot, seq);
+        break;
     default:
         /* bError 0: command not supported. */
         reply(m, 0x81, slot, seq, (uint8_t)(0x40u | icc_bits(m)), 0, NULL,
@@ -209,12 +297,26 @@ static usb_status model_bulk_out(void *dev, const uint8_t *buf, size_t len,
     return USB_OK;
 }
 
+/* Waits until `due`, or `timeout_ms` (0: no limit); 1 if due came. */
+static int wait_until(unsigned long long due, unsigned timeout_ms)
+{
+    unsigned long long now = model_now_ms();
+    if (now >= due)
+        return 1;
+    if (timeout_ms != 0 && due - now > timeout_ms) {
+        sleep_ms(timeout_ms);
+        return 0;
+    }
+    sleep_ms(due - now);
+    return 1;
+}
+
 static usb_status model_bulk_in(void *dev, uint8_t *buf, size_t cap,
                                 size_t *got, unsigned timeout_ms)
 {
     struct ccid_model *m = dev;
+    struct ccid_model_frame *f;
     size_t n;
-    (void)timeout_ms;
     *got = 0;
     if (m->gone)
         return USB_E_NO_DEVICE;
@@ -226,12 +328,32 @@ static usb_status model_bulk_in(void *dev, uint8_t *buf, size_t cap,
         return USB_E_STALL;
     if (m->q_count == 0)
         return USB_E_TIMEOUT;
-    n = m->queue_len[m->q_head];
+    f = &m->queue[m->q_head];
+    if (f->extension_ms != 0 &&
+        !wait_until(m->last_frame_ms + f->extension_ms, timeout_ms))
+        return USB_E_TIMEOUT;
+    m->last_frame_ms = model_now_ms();
+    if (f->extensions_before > 0) {
+        /* The same header, bmCommandStatus 2, bError 1 (BWT x 1). */
+        uint8_t ext[10];
+        f->extensions_before--;
+        m->extensions_sent++;
+        memcpy(ext, f->bytes, 10);
+        put_le32(ext + 1, 0);
+        ext[7] = (uint8_t)(0x80u | (ext[7] & 0x03u));
+        ext[8] = 1;
+        ext[9] = 0;
+        n = cap < 10 ? cap : 10;
+        memcpy(buf, ext, n);
+        *got = n;
+        return USB_OK;
+    }
+    n = f->len;
     if (n > cap)
         n = cap; /* the host's buffer decides, as on a real bus */
-    memcpy(buf, m->queue[m->q_head], n);
+    memcpy(buf, f->bytes, n);
     *got = n;
-    m->q_head = (m->q_head + 1u) % 16;
+    m->q_head = (m->q_head + 1u) % CCID_MODEL_QUEUE;
     m->q_count--;
     return USB_OK;
 }
@@ -270,6 +392,20 @@ static usb_status model_clear_halt(void *dev, enum usb_endpoint ep)
     return USB_OK;
 }
 
+static usb_status model_abort_request(void *dev, uint8_t slot, uint8_t seq,
+                                      unsigned timeout_ms)
+{
+    struct ccid_model *m = dev;
+    (void)slot;
+    (void)timeout_ms;
+    if (m->gone)
+        return USB_E_NO_DEVICE;
+    m->abort_requests++;
+    m->abort_armed = 1;
+    m->abort_seq = seq;
+    return USB_OK;
+}
+
 static void model_close(void *dev)
 {
     /* The test owns the model and frees it after reading its counters. */
@@ -277,8 +413,8 @@ static void model_close(void *dev)
 }
 
 static const struct usb_io_ops model_ops = {
-    model_bulk_out, model_bulk_in, model_interrupt_in, model_clear_halt,
-    model_close,
+    model_bulk_out,   model_bulk_in,       model_interrupt_in,
+    model_clear_halt, model_abort_request, model_close,
 };
 
 static void notify(struct ccid_model *m, uint8_t state)
@@ -299,6 +435,13 @@ void ccid_model_remove_card(struct ccid_model *m)
     notify(m, 0x02); /* slot 0 changed, no card */
 }
 
+void ccid_model_swap_card(struct ccid_model *m, ocp_transport *card)
+{
+    if (m->card != NULL && m->card != card)
+        m->card->ops->close(m->card);
+    m->card = card;
+}
+
 void ccid_model_insert_card(struct ccid_model *m)
 {
     m->present = 1;
@@ -313,7 +456,7 @@ struct ccid_model *ccid_model_new(ocp_transport *card, uint32_t features,
     if (m == NULL)
         return NULL;
     m->card = card;
-    m->present = 1;
+    m->present = card != NULL;
     memset(io, 0, sizeof *io);
     io->ops = &model_ops;
     io->dev = m;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -32,9 +33,9 @@ struct env {
 static struct env env;
 
 /* A blank card behind a model reader, reached through the CCID
- * transport; the options give the time-extension bound. */
+ * transport, each command allowed deadline_ms. */
 static int open_env(uint32_t features, int with_interrupt,
-                    unsigned max_extensions, int issue)
+                    unsigned deadline_ms, int issue)
 {
     struct usb_io io;
     struct ccid_options opt;
@@ -48,8 +49,7 @@ static int open_env(uint32_t features, int with_interrupt,
         return -1;
     env.f.t = NULL; /* the model owns the card now */
     memset(&opt, 0, sizeof opt);
-    opt.timeout_ms = 1000;
-    opt.max_extensions = max_extensions;
+    opt.deadline_ms = deadline_ms;
     if (ccid_transport_open(&io, &opt, &t) != OCP_OK)
         return -1;
     env.f.t = t;
@@ -83,19 +83,19 @@ static int setup_small_messages(void **state)
 static int setup_issued(void **state)
 {
     (void)state;
-    return open_env(FEAT_SHORT_APDU, 1, CCID_MAX_EXTENSIONS, 1);
+    return open_env(FEAT_SHORT_APDU, 1, 5000, 1);
 }
 
 static int setup_blank(void **state)
 {
     (void)state;
-    return open_env(FEAT_SHORT_APDU, 1, 3, 0);
+    return open_env(FEAT_SHORT_APDU, 1, 1000, 0);
 }
 
 static int setup_no_interrupt(void **state)
 {
     (void)state;
-    return open_env(FEAT_SHORT_APDU, 0, CCID_MAX_EXTENSIONS, 1);
+    return open_env(FEAT_SHORT_APDU, 0, 5000, 1);
 }
 
 static int teardown(void **state)
@@ -184,15 +184,75 @@ static void test_flows(void **state)
 
 /* ---- the reader's answers ---------------------------------------------- */
 
+static long long ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (long long)(t1.tv_sec - t0->tv_sec) * 1000 +
+           (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Time extensions have no count limit: 1000 in a row are served, and a
+ * card that is slow for real (20 extensions 30 ms apart) is waited for
+ * while it stays within the deadline (1000 ms in setup_blank). */
 static void test_time_extensions(void **state)
 {
+    struct timespec t0;
     (void)state;
-    env.m->fault.time_extensions = 3; /* the bound of setup_blank */
+    env.m->fault.time_extensions = 1000;
     assert_int_equal(select_card(), OCP_OK);
-    env.m->fault.time_extensions = 4;
+    assert_int_equal(env.m->extensions_sent, 1000);
+
+    env.m->fault.time_extensions = 20;
+    env.m->fault.extension_ms = 30;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(select_card(), OCP_OK);
+    assert_true(ms_since(&t0) >= 20 * 30);
+    assert_int_equal(env.m->extensions_sent, 1020);
+    assert_int_equal(env.m->aborts, 0);
+}
+
+/* Past the deadline: OCP_E_TIMEOUT when it passes, not after a count; the
+ * command aborted (the class request, then PC_to_RDR_Abort with the same
+ * bSeq); the aborted command's late frames skipped; the next command
+ * answered at once. */
+static void test_time_extensions_past_deadline(void **state)
+{
+    struct timespec t0;
+    long long took;
+    unsigned commands;
+    (void)state;
+    env.m->fault.time_extensions = 10000;
+    env.m->fault.extension_ms = 50;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     assert_int_equal(select_card(), OCP_E_TIMEOUT);
-    assert_non_null(strstr(ocp_ccid_last_error(), "time extensions"));
-    /* The late answer is still queued: skipped as stale next time. */
+    took = ms_since(&t0);
+    assert_true(took >= 1000);
+    assert_true(took < 3000);
+    assert_non_null(strstr(ocp_ccid_last_error(), "more than 1000 ms"));
+    assert_non_null(strstr(ocp_ccid_last_error(), "aborted"));
+    assert_int_equal(env.m->abort_requests, 1);
+    assert_int_equal(env.m->aborts, 1);
+    assert_int_equal(env.m->q_count, 0);
+    env.m->fault.extension_ms = 0;
+    commands = env.m->commands;
+    assert_int_equal(select_card(), OCP_OK);
+    assert_int_equal(env.m->commands, commands + 1);
+}
+
+/* A reader that does not know the abort (it fails PC_to_RDR_Abort with
+ * bError 0, "command not supported"): the timeout stands and says the
+ * abort was not confirmed; the next command still goes through. */
+static void test_abort_not_supported(void **state)
+{
+    (void)state;
+    env.m->fault.mute = 1;
+    env.m->fault.abort_unsupported = 1;
+    assert_int_equal(select_card(), OCP_E_TIMEOUT);
+    assert_non_null(strstr(ocp_ccid_last_error(),
+                           "did not confirm the abort"));
+    assert_int_equal(env.m->abort_requests, 1);
+    assert_int_equal(env.m->aborts, 0);
     assert_int_equal(select_card(), OCP_OK);
 }
 
@@ -441,7 +501,7 @@ static void test_slot_status(void **state)
     assert_non_null(m);
     f.t = NULL;
     memset(&opt, 0, sizeof opt);
-    opt.timeout_ms = 100;
+    opt.deadline_ms = 100;
     assert_int_equal(ccid_slot_present(&io, &opt, &seq, &present), OCP_OK);
     assert_int_equal(present, 1);
     assert_int_equal(seq, 0x11);
@@ -558,6 +618,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_flows, setup_issued, teardown),
         cmocka_unit_test_setup_teardown(test_time_extensions, setup_blank,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_time_extensions_past_deadline,
+                                        setup_blank, teardown),
+        cmocka_unit_test_setup_teardown(test_abort_not_supported, setup_blank,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_time_extensions_in_a_session,
                                         setup_issued, teardown),

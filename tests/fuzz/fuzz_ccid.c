@@ -14,7 +14,9 @@
  *   length (2 bytes, little-endian), then that many bytes (cut to what is
  *   left).
  * Bulk-out never fails.  When the frames run out every read times out.
- * The transport opens (power on), sends a few APDUs, resets, sends again.
+ * The transport opens (power on), sends a few APDUs, resets, sends again;
+ * a command that times out is aborted (class request, PC_to_RDR_Abort),
+ * whose answer comes from the frames too.
  */
 #include <stdint.h>
 #include <string.h>
@@ -102,13 +104,24 @@ static usb_status h_clear_halt(void *dev, enum usb_endpoint ep)
     return USB_OK;
 }
 
+static usb_status h_abort_request(void *dev, uint8_t slot, uint8_t seq,
+                                  unsigned timeout_ms)
+{
+    struct hostile *h = dev;
+    (void)slot;
+    (void)timeout_ms;
+    h->last_seq = seq;
+    return USB_OK;
+}
+
 static void h_close(void *dev)
 {
     (void)dev;
 }
 
 static const struct usb_io_ops hostile_ops = {
-    h_bulk_out, h_bulk_in, h_interrupt_in, h_clear_halt, h_close,
+    h_bulk_out,   h_bulk_in,       h_interrupt_in,
+    h_clear_halt, h_abort_request, h_close,
 };
 
 /* A short-APDU reader's class descriptor. */
@@ -164,8 +177,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     io.info.class_desc_len = 54;
     memset(&opt, 0, sizeof opt);
-    opt.timeout_ms = 1;
-    opt.max_extensions = 8;
+    /* No deadline: a run must not depend on the clock.  Every read
+     * consumes input or times out, so each command still ends. */
+    opt.deadline_ms = CCID_NO_DEADLINE;
 
     {
         /* The validator loop's slot polling, on the same hostile reader

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "ccid_codec.h"
+#include "ccid_timing.h"
 
 /* ---- commands (PC_to_RDR), spec section 6.1 ---------------------------- */
 
@@ -54,6 +55,16 @@ static void test_encode_commands(void **state)
                      CCID_OK);
     assert_int_equal(len, sizeof xfr);
     assert_memory_equal(out, xfr, len);
+
+    {
+        /* PC_to_RDR_Abort: no data, the bSeq of the class request. */
+        static const uint8_t abort_msg[] = {0x72, 0, 0, 0, 0, 0x00, 0x33,
+                                            0, 0, 0};
+        assert_int_equal(ccid_encode_abort(0, 0x33, out, sizeof out, &len),
+                         CCID_OK);
+        assert_int_equal(len, sizeof abort_msg);
+        assert_memory_equal(out, abort_msg, len);
+    }
 
     /* One byte short of room: refused, nothing claimed written. */
     assert_int_equal(ccid_encode_xfr_block(0, 0x12, apdu, sizeof apdu, out,
@@ -256,6 +267,9 @@ static void test_class_descriptor(void **state)
     assert_int_equal(f.features, 0x000204BA);
     assert_int_equal(f.max_message, 271);
     assert_int_equal(f.max_busy_slots, 1);
+    assert_int_equal(f.default_clock, 4000);
+    assert_int_equal(f.data_rate, 10752);
+    assert_int_equal(f.max_ifsd, 254);
     assert_int_equal(ccid_exchange_level(&f), CCID_LEVEL_SHORT_APDU);
 
     for (i = 0; i < sizeof levels / sizeof levels[0]; i++) {
@@ -285,6 +299,86 @@ static void test_class_descriptor(void **state)
                      CCID_E_DESCRIPTOR);
 }
 
+/*
+ * The silence limit (ccid_timing.h): the ATR's waiting times read, then the
+ * rule worked out by hand for the descriptor above (4 MHz, 10752 bps,
+ * IFSD 254): T=1 BWT at BWI 4 is 1429 ms, T=0 WT at WI 10 is 893 ms, the
+ * longest exchange on the wire 602 ms.
+ */
+static void test_silence_limit(void **state)
+{
+    static const struct {
+        const char *name;
+        uint8_t atr[16];
+        size_t n;
+        int ok, t0, t1;
+        unsigned fi, wi, bwi, ifsc;
+        uint32_t silence, silence_x2;
+    } cases[] = {
+        /* T=0 and T=1 offered, all defaults: 11 T=1 blocks of IFSC 32. */
+        {"both, defaults", {0x3B, 0x83, 0x80, 0x01, 'O', 'C', 'P', 0x0E}, 8,
+         0, 1, 1, 372, 10, 4, 32, 11 * 1429 + 602 + 1000,
+         22 * 1429 + 602 + 1000},
+        /* No TD1: T=0 only, 6 WT. */
+        {"T=0 only", {0x3B, 0x02, 0x14, 0x50}, 4, 0, 1, 0, 372, 10, 4, 32,
+         6 * 893 + 602 + 1000, 12 * 893 + 602 + 1000},
+        /* TA1 96, TD1 T=1, TD2 T=1 with TA3 FE (IFSC 254), TB3 45. */
+        {"T=1, IFSC 254", {0x3B, 0x90, 0x96, 0x81, 0x31, 0xFE, 0x45, 0x00},
+         8, 0, 0, 1, 512, 10, 4, 254, 4 * 1429 + 602 + 1000,
+         8 * 1429 + 602 + 1000},
+        /* BWI 15 is read as 9: BWT 45712 ms. */
+        {"BWI over 9", {0x3B, 0x90, 0x96, 0x81, 0x31, 0xFE, 0xF5, 0x00}, 8,
+         0, 0, 1, 512, 10, 9, 254, 4 * 45712 + 602 + 1000,
+         8 * 45712 + 602 + 1000},
+        /* TC2 14: WI 20, WT 1786 ms. */
+        {"T=0, WI 20", {0x3B, 0x80, 0x40, 0x14}, 4, 0, 1, 0, 372, 20, 4, 32,
+         6 * 1786 + 602 + 1000, 12 * 1786 + 602 + 1000},
+        /* Cut inside its interface bytes: defaults, T=0. */
+        {"truncated", {0x3B, 0x90, 0x96}, 3, -1, 1, 0, 372, 10, 4, 32,
+         6 * 893 + 602 + 1000, 12 * 893 + 602 + 1000},
+        {"empty", {0}, 0, -1, 1, 0, 372, 10, 4, 32, 6 * 893 + 602 + 1000,
+         12 * 893 + 602 + 1000},
+    };
+    struct ccid_features f;
+    size_t i;
+    (void)state;
+
+    assert_int_equal(ccid_parse_class_descriptor(desc_short_apdu, 54, &f),
+                     CCID_OK);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ccid_atr_timing t;
+        print_message("  %s\n", cases[i].name);
+        assert_int_equal(ccid_atr_timing(cases[i].atr, cases[i].n, &t),
+                         cases[i].ok);
+        assert_int_equal(t.offers_t0, cases[i].t0);
+        assert_int_equal(t.offers_t1, cases[i].t1);
+        assert_int_equal(t.fi, cases[i].fi);
+        assert_int_equal(t.wi, cases[i].wi);
+        assert_int_equal(t.bwi, cases[i].bwi);
+        assert_int_equal(t.ifsc, cases[i].ifsc);
+        assert_int_equal(ccid_silence_ms(&f, &t, 1), cases[i].silence);
+        /* bError 0 in a time extension counts as 1. */
+        assert_int_equal(ccid_silence_ms(&f, &t, 0), cases[i].silence);
+        assert_int_equal(ccid_silence_ms(&f, &t, 2), cases[i].silence_x2);
+    }
+
+    {
+        /* A descriptor that says nothing: 4 MHz, 9600 bps, IFSD 32. */
+        struct ccid_atr_timing t;
+        struct ccid_features zero;
+        memset(&zero, 0, sizeof zero);
+        assert_int_equal(ccid_atr_timing(cases[0].atr, cases[0].n, &t), 0);
+        assert_int_equal(ccid_silence_ms(&zero, &t, 1),
+                         18 * 1429 + 674 + 1000);
+        /* A 1 kHz clock and the largest multiplier: capped, not wrapped. */
+        zero.default_clock = 1;
+        assert_int_equal(ccid_silence_ms(&zero, &t, 255), 0x7FFFFFFFu);
+        /* No ATR read yet (zero timing): the reader alone. */
+        memset(&t, 0, sizeof t);
+        assert_int_equal(ccid_silence_ms(&f, &t, 1), 602 + 1000);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_every_truncation),
         cmocka_unit_test(test_slot_change),
         cmocka_unit_test(test_class_descriptor),
+        cmocka_unit_test(test_silence_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

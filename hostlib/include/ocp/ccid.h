@@ -44,13 +44,17 @@ typedef struct {
 OCP_API ocp_status ocp_ccid_list(ocp_ccid_reader *out, size_t cap,
                                  size_t *n);
 
-/** How long each read from the reader may take: 5 seconds. */
+/** How long one command may take, time extensions included: 5 seconds. */
 #define OCP_CCID_DEFAULT_TIMEOUT_MS 5000u
 
 /**
  * Open a reader and power its card on (the reader's ATR is read and
- * kept).  Each later request may take OCP_CCID_DEFAULT_TIMEOUT_MS, more
- * while the card asks for time extensions (bounded: 60 of them).
+ * kept).  Each later request may take OCP_CCID_DEFAULT_TIMEOUT_MS in all,
+ * however many time extensions the card asks for; one that takes longer
+ * fails with OCP_E_TIMEOUT and is aborted (CCID 5.3.1), so the next
+ * request finds the reader ready.  Each read from the reader also ends
+ * when the reader stays silent longer than its card's waiting times allow
+ * (docs/CCID.md, "How long a read may take").
  *
  * @param[in]  spec  "usb:VID:PID[:N]" (the "usb:" may be left out)
  * @param[out] out   a transport to free with out->ops->close(out)
@@ -69,8 +73,9 @@ OCP_API ocp_status ocp_ccid_list(ocp_ccid_reader *out, size_t cap,
 OCP_API ocp_status ocp_ccid_open(const char *spec, ocp_transport **out);
 
 /**
- * Like ocp_ccid_open(), with each read from the reader allowed timeout_ms
- * (0 or negative: no deadline; a mute reader then blocks for ever).
+ * Like ocp_ccid_open(), with each request allowed timeout_ms in all (0 or
+ * negative: no deadline; only the reader's silence limit then ends a wait
+ * for a reader that says nothing at all).
  */
 OCP_API ocp_status ocp_ccid_open_timeout(const char *spec, long timeout_ms,
                                          ocp_transport **out);
