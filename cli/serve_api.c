@@ -207,8 +207,9 @@ unsigned api_handle(struct serve *sv, const char *method, const char *path,
         if (strcmp(method, "POST") == 0) {
             /* The values are wiped when freed (the wiping allocator), as
              * the body they came from is. */
-            in = json_loadb(body ? body : "", body_len, JSON_REJECT_DUPLICATES,
-                            NULL);
+            in = body_len == 0 ? json_object() /* POST /api/end */
+                               : json_loadb(body, body_len,
+                                            JSON_REJECT_DUPLICATES, NULL);
             if (!json_is_object(in)) {
                 json_decref(in);
                 return err(out, 400, "bad_request");

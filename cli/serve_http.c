@@ -295,6 +295,37 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
+static int hex_digit(char ch)
+{
+    return ch >= '0' && ch <= '9'   ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                    : -1;
+}
+
+/* Percent-decoding of the path and the query, as libmicrohttpd's own,
+ * except that %00 stays as it is: a decoded NUL would end the C string
+ * early, and "/index.html%00.js" would be looked at as "/index.html".
+ * Left literal, the '%' makes the path check refuse it. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    char *r = s, *w = s;
+    (void)cls;
+    (void)c;
+    while (*r) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hex_digit(r[1])) >= 0 &&
+            (lo = hex_digit(r[2])) >= 0 && (hi | lo) != 0) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
@@ -309,6 +340,7 @@ struct MHD_Daemon *http_start(struct serve *sv, int listen_fd)
             MHD_USE_ERROR_LOG | MHD_USE_ITC,
         0, NULL, NULL, access_handler, sv, MHD_OPTION_EXTERNAL_LOGGER,
         mhd_log, sv, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, sv,
         MHD_OPTION_NOTIFY_COMPLETED, completed, sv,
         MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
         MHD_OPTION_END);

@@ -59,7 +59,7 @@ static int path_ok(const char *path)
         const char *seg = ++p;
         while (*p && *p != '/') {
             unsigned char ch = (unsigned char)*p;
-            if (ch <= 0x20 || ch >= 0x7F || ch == '\\')
+            if (ch <= 0x20 || ch >= 0x7F || ch == '\\' || ch == '%')
                 return 0;
             p++;
         }
