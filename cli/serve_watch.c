@@ -41,7 +41,11 @@ static void idle_tick(struct serve *sv)
     struct serve_idle *id = &sv->idle;
     long long left;
     int warn = 0, end = 0;
+    int present = events_card_present(&sv->ev);
     pthread_mutex_lock(&id->lock);
+    /* No card: the page is on its start screen already. */
+    if (id->armed && !present)
+        id->armed = 0;
     if (id->armed) {
         left = id->idle_ms - (serve_now_ms() - id->last_ms);
         if (left <= 0) {
