@@ -415,44 +415,74 @@ static void make_csp(struct serve *sv)
 
 /* ---- start and stop ------------------------------------------------------- */
 
-static int run(struct serve *sv, int fd)
-{
+struct stopper {
+    struct serve *sv;
     struct MHD_Daemon *d;
     pthread_t watcher;
     sigset_t set;
-    int sig = 0;
+};
 
-    /* Every thread started from here inherits the mask: the signals are
-     * taken by sigwait below, SIGPIPE by nobody (a page that went away
-     * mid-answer is an error return, not a death). */
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    if (watch_start(sv, &watcher) != 0) {
+/* Waits for SIGINT or SIGTERM, then stops everything but the card thread
+ * in order: the streams (so their threads return), the HTTP threads (a
+ * request still in a card call finishes it), the watcher (it may make a
+ * last card call), and last the card thread itself. */
+static void *stopper_main(void *arg)
+{
+    struct stopper *st = arg;
+    int sig = 0;
+    while (sig != SIGINT && sig != SIGTERM)
+        if (sigwait(&st->set, &sig) != 0)
+            break;
+    fprintf(stderr, "ocp serve: stopping\n");
+    st->sv->stopping = 1;
+    events_stop(&st->sv->ev);
+    MHD_stop_daemon(st->d); /* waits for the connections' threads */
+    pthread_join(st->watcher, NULL);
+    card_thread_stop(st->sv);
+    return NULL;
+}
+
+static int run(struct serve *sv, int fd)
+{
+    struct stopper st;
+    pthread_t stopper;
+    sigset_t pipe_only;
+
+    /* Every thread started from here inherits the mask: SIGINT and SIGTERM
+     * go to the stopper's sigwait, SIGPIPE to nobody (a page that went
+     * away mid-answer is an error return, not a death). */
+    memset(&st, 0, sizeof st);
+    st.sv = sv;
+    sigemptyset(&st.set);
+    sigaddset(&st.set, SIGINT);
+    sigaddset(&st.set, SIGTERM);
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &st.set, NULL);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, NULL);
+    card_thread_init(sv);
+    if (watch_start(sv, &st.watcher) != 0) {
         fprintf(stderr, "ocp serve: cannot start the card watcher\n");
         close(fd);
         return EXIT_FAILURE_;
     }
-    d = http_start(sv, fd);
-    if (d == NULL) {
+    st.d = http_start(sv, fd);
+    if (st.d == NULL || pthread_create(&stopper, NULL, stopper_main, &st) != 0) {
         sv->stopping = 1;
-        pthread_join(watcher, NULL);
-        close(fd);
+        if (st.d != NULL)
+            MHD_stop_daemon(st.d);
+        else
+            close(fd);
+        /* The watcher may be in a card call: serve it until it is gone. */
+        card_thread_stop(sv);
+        pthread_join(st.watcher, NULL);
         return EXIT_FAILURE_;
     }
     printf("serving http://%s/\n", sv->host);
     fflush(stdout);
-    sigdelset(&set, SIGPIPE);
-    while (sig != SIGINT && sig != SIGTERM)
-        if (sigwait(&set, &sig) != 0)
-            break;
-    fprintf(stderr, "ocp serve: stopping\n");
-    sv->stopping = 1;
-    events_stop(&sv->ev);
-    MHD_stop_daemon(d); /* waits for the connections' threads; closes fd */
-    pthread_join(watcher, NULL);
+    /* This thread is the card thread from now on (serve_card_thread.c). */
+    card_thread_loop(sv);
+    pthread_join(stopper, NULL);
     return EXIT_OK;
 }
 
@@ -496,7 +526,6 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     }
     make_csp(&sv);
     events_init(&sv.ev);
-    pthread_mutex_init(&sv.card.lock, NULL);
     sv.card.cat = cat;
     sv.card.reader_spec = c->reader;
     sv.card.terminal_id = c->terminal_id;

@@ -8,13 +8,14 @@
  *   serve_static.c  the page's files, the token put into index.html
  *   serve_api.c     the /api handlers: JSON in, JSON out
  *   serve_card.c    the card: public data, the holder's view (an open
- *                   kiosk session), serialised by one mutex
+ *                   kiosk session)
+ *   serve_card_thread.c  the one thread that runs every card call
  *   serve_events.c  the event bus and the Server-Sent Events stream
  *   serve_watch.c   the watcher thread: card present/absent, idle clock
  *   serve_speech.c  reading aloud through espeak-ng
  *
- * Lock order: card lock, then events lock; nothing takes the card lock
- * while holding another.
+ * Lock order: a card call may take the events, idle or speech lock; none
+ * of them is held while waiting for a card call.
  */
 #ifndef OCP_CLI_SERVE_H
 #define OCP_CLI_SERVE_H
@@ -28,6 +29,8 @@
 #include "ocp/card.h"
 #include "ocp/holder.h"
 #include "ocp/keystore.h"
+
+struct serve;
 
 #define SERVE_MAX_ORIGINS 8
 #define SERVE_TOKEN_HEX 64
@@ -54,7 +57,12 @@ struct serve_events {
 };
 
 struct serve_card {
+    /* The card thread's hand-over: one call at a time (serve_card_thread.c). */
     pthread_mutex_t lock;
+    pthread_cond_t posted, finished;
+    void (*fn)(struct serve *, void *);
+    void *arg;
+    int busy, done, stopped;
     ocp_keystore *ks;
     const ocp_catalogue *cat;
     const char *reader_spec; /* -r: name or index; NULL: the first */
@@ -125,7 +133,17 @@ struct MHD_Response *static_response(struct serve *sv, const char *path,
 unsigned api_handle(struct serve *sv, const char *method, const char *path,
                     const char *body, size_t body_len, json_t **out);
 
-/* ---- serve_card.c ------------------------------------------------------- */
+/* ---- serve_card_thread.c ------------------------------------------------- */
+void card_thread_init(struct serve *sv);
+/* Runs fn(sv, arg) on the card thread and waits for it to finish.  0, or
+ * -1 when the card thread has stopped (fn did not run). */
+int card_thread_call(struct serve *sv, void (*fn)(struct serve *, void *),
+                     void *arg);
+/* The card thread's loop (the main thread's), until card_thread_stop. */
+void card_thread_loop(struct serve *sv);
+void card_thread_stop(struct serve *sv);
+
+/* ---- serve_card.c (each call runs on the card thread) -------------------- */
 /* Public data: fills a JSON object (see docs/KIOSK.md, GET /api/card). */
 ocp_status card_public(struct serve *sv, json_t **out);
 /* Opens the view with the PIN; *tries_left on a wrong PIN. */
@@ -142,6 +160,7 @@ int card_view_is_open(struct serve *sv);
 void card_view_end(struct serve *sv, enum serve_end_reason why);
 /* The reader list as JSON (GET /api/readers). */
 ocp_status card_readers(struct serve *sv, json_t **out);
+/* Drops the view; on the card thread after its loop ended. */
 void card_cleanup(struct serve *sv);
 
 /* ---- serve_events.c ----------------------------------------------------- */

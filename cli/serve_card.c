@@ -1,7 +1,7 @@
 /*
  * The card behind ocp serve.  Everything that talks to the card goes
- * through here, under one mutex, so two browser requests never interleave
- * their APDUs.
+ * through here and runs on the card thread (serve_card_thread.c), so two
+ * browser requests never interleave their APDUs.
  *
  * The holder's view is a kiosk-role secure-messaging session in which the
  * card has verified the PIN.  It stays open between requests (the PIN is
@@ -45,7 +45,7 @@ static void disconnect(ocp_transport *t)
     }
 }
 
-static void view_drop_locked(struct serve_card *c)
+static void view_drop(struct serve_card *c)
 {
     ocp_session_close(c->s);
     c->s = NULL;
@@ -128,7 +128,7 @@ static ocp_status public_through_view(struct serve *sv, json_t **out)
     return st;
 }
 
-ocp_status card_public(struct serve *sv, json_t **out)
+static ocp_status card_public_now(struct serve *sv, json_t **out)
 {
     struct serve_card *c = &sv->card;
     ocp_transport *t = NULL;
@@ -140,12 +140,11 @@ ocp_status card_public(struct serve *sv, json_t **out)
     ocp_status st;
 
     *out = NULL;
-    pthread_mutex_lock(&c->lock);
     if (c->s != NULL) {
         st = public_through_view(sv, out);
         if (st == OCP_OK || !view_lost(st))
             goto out;
-        view_drop_locked(c);
+        view_drop(c);
         ended = 1;
     }
     st = connect_card(c, &t);
@@ -170,13 +169,13 @@ ocp_status card_public(struct serve *sv, json_t **out)
     ocp_session_close(s);
     disconnect(t);
 out:
-    pthread_mutex_unlock(&c->lock);
     if (ended)
         events_session_ended(&sv->ev, END_REMOVED);
     return st;
 }
 
-ocp_status card_view_open(struct serve *sv, const char *pin, int *tries_left)
+static ocp_status card_view_open_now(struct serve *sv, const char *pin,
+                                     int *tries_left)
 {
     struct serve_card *c = &sv->card;
     ocp_transport *t = NULL;
@@ -186,9 +185,8 @@ ocp_status card_view_open(struct serve *sv, const char *pin, int *tries_left)
     int valid = 0;
     ocp_status st;
 
-    pthread_mutex_lock(&c->lock);
     /* A second PIN entry starts over: one view at a time. */
-    view_drop_locked(c);
+    view_drop(c);
     st = connect_card(c, &t);
     if (st == OCP_OK)
         st = ocp_select(t, &info);
@@ -216,7 +214,6 @@ ocp_status card_view_open(struct serve *sv, const char *pin, int *tries_left)
         ocp_session_close(s);
         disconnect(t);
     }
-    pthread_mutex_unlock(&c->lock);
     return st;
 }
 
@@ -290,21 +287,17 @@ static ocp_status through_view(struct serve *sv,
     ocp_status st;
     int ended = 0;
     *out = NULL;
-    pthread_mutex_lock(&c->lock);
-    if (c->s == NULL) {
-        pthread_mutex_unlock(&c->lock);
+    if (c->s == NULL)
         return OCP_E_DENIED;
-    }
     st = c->t->ops->begin(c->t);
     if (st == OCP_OK) {
         st = read(sv, out);
         (void)c->t->ops->end(c->t);
     }
     if (st != OCP_OK && view_lost(st)) {
-        view_drop_locked(c);
+        view_drop(c);
         ended = 1;
     }
-    pthread_mutex_unlock(&c->lock);
     if (ended)
         events_session_ended(&sv->ev, END_REMOVED);
     /* OCP_E_DENIED (no view, or the card forgot the PIN): the page asks
@@ -348,27 +341,26 @@ static ocp_status read_log(struct serve *sv, json_t **out)
     return OCP_OK;
 }
 
-ocp_status card_view_holder(struct serve *sv, json_t **out)
+static ocp_status card_view_holder_now(struct serve *sv, json_t **out)
 {
     return through_view(sv, read_holder, out);
 }
 
-ocp_status card_view_log(struct serve *sv, json_t **out)
+static ocp_status card_view_log_now(struct serve *sv, json_t **out)
 {
     return through_view(sv, read_log, out);
 }
 
-ocp_status card_view_change_pin(struct serve *sv, const char *old_pin,
-                                const char *new_pin, int *tries_left)
+static ocp_status card_view_change_pin_now(struct serve *sv,
+                                           const char *old_pin,
+                                           const char *new_pin,
+                                           int *tries_left)
 {
     struct serve_card *c = &sv->card;
     ocp_status st;
     int ended = 0;
-    pthread_mutex_lock(&c->lock);
-    if (c->s == NULL) {
-        pthread_mutex_unlock(&c->lock);
+    if (c->s == NULL)
         return OCP_E_DENIED;
-    }
     st = c->t->ops->begin(c->t);
     if (st == OCP_OK) {
         st = ocp_change_pin(c->s, old_pin, new_pin, tries_left);
@@ -377,30 +369,23 @@ ocp_status card_view_change_pin(struct serve *sv, const char *old_pin,
     /* A blocked PIN ends the view: the card will not serve it again until
      * the desk unblocks the PIN. */
     if (st != OCP_OK && (view_lost(st) || st == OCP_E_PIN_BLOCKED)) {
-        view_drop_locked(c);
+        view_drop(c);
         ended = 1;
     }
-    pthread_mutex_unlock(&c->lock);
     if (ended)
         events_session_ended(&sv->ev, st == OCP_E_PIN_BLOCKED ? END_FINISHED
                                                               : END_REMOVED);
     return st;
 }
 
-int card_view_is_open(struct serve *sv)
+static int card_view_is_open_now(struct serve *sv)
 {
-    int open;
-    pthread_mutex_lock(&sv->card.lock);
-    open = sv->card.s != NULL;
-    pthread_mutex_unlock(&sv->card.lock);
-    return open;
+    return sv->card.s != NULL;
 }
 
-void card_view_end(struct serve *sv, enum serve_end_reason why)
+static void card_view_end_now(struct serve *sv, enum serve_end_reason why)
 {
-    pthread_mutex_lock(&sv->card.lock);
-    view_drop_locked(&sv->card);
-    pthread_mutex_unlock(&sv->card.lock);
+    view_drop(&sv->card);
     events_session_ended(&sv->ev, why);
 }
 
@@ -429,7 +414,112 @@ ocp_status card_readers(struct serve *sv, json_t **out)
 
 void card_cleanup(struct serve *sv)
 {
-    pthread_mutex_lock(&sv->card.lock);
-    view_drop_locked(&sv->card);
-    pthread_mutex_unlock(&sv->card.lock);
+    view_drop(&sv->card);
+}
+
+/* ---- the entry points: each runs its *_now on the card thread ---------- */
+
+struct args {
+    json_t **out;
+    const char *pin, *pin2;
+    int *tries;
+    enum serve_end_reason why;
+    int open;
+    ocp_status st;
+};
+
+static void do_public(struct serve *sv, void *a)
+{
+    struct args *x = a;
+    x->st = card_public_now(sv, x->out);
+}
+
+static void do_open(struct serve *sv, void *a)
+{
+    struct args *x = a;
+    x->st = card_view_open_now(sv, x->pin, x->tries);
+}
+
+static void do_holder(struct serve *sv, void *a)
+{
+    struct args *x = a;
+    x->st = card_view_holder_now(sv, x->out);
+}
+
+static void do_log(struct serve *sv, void *a)
+{
+    struct args *x = a;
+    x->st = card_view_log_now(sv, x->out);
+}
+
+static void do_change(struct serve *sv, void *a)
+{
+    struct args *x = a;
+    x->st = card_view_change_pin_now(sv, x->pin, x->pin2, x->tries);
+}
+
+static void do_is_open(struct serve *sv, void *a)
+{
+    struct args *x = a;
+    x->open = card_view_is_open_now(sv);
+}
+
+static void do_end(struct serve *sv, void *a)
+{
+    struct args *x = a;
+    card_view_end_now(sv, x->why);
+}
+
+/* OCP_E_NO_SERVICE when the bridge is stopping and the call did not run. */
+static ocp_status call(struct serve *sv, void (*fn)(struct serve *, void *),
+                       struct args *x)
+{
+    if (x->out != NULL)
+        *x->out = NULL;
+    return card_thread_call(sv, fn, x) == 0 ? x->st : OCP_E_NO_SERVICE;
+}
+
+ocp_status card_public(struct serve *sv, json_t **out)
+{
+    struct args x = {out, NULL, NULL, NULL, END_FINISHED, 0, OCP_OK};
+    return call(sv, do_public, &x);
+}
+
+ocp_status card_view_open(struct serve *sv, const char *pin, int *tries_left)
+{
+    struct args x = {NULL, pin, NULL, tries_left, END_FINISHED, 0, OCP_OK};
+    return call(sv, do_open, &x);
+}
+
+ocp_status card_view_holder(struct serve *sv, json_t **out)
+{
+    struct args x = {out, NULL, NULL, NULL, END_FINISHED, 0, OCP_OK};
+    return call(sv, do_holder, &x);
+}
+
+ocp_status card_view_log(struct serve *sv, json_t **out)
+{
+    struct args x = {out, NULL, NULL, NULL, END_FINISHED, 0, OCP_OK};
+    return call(sv, do_log, &x);
+}
+
+ocp_status card_view_change_pin(struct serve *sv, const char *old_pin,
+                                const char *new_pin, int *tries_left)
+{
+    struct args x = {NULL, old_pin, new_pin, tries_left, END_FINISHED, 0,
+                     OCP_OK};
+    return call(sv, do_change, &x);
+}
+
+int card_view_is_open(struct serve *sv)
+{
+    struct args x = {NULL, NULL, NULL, NULL, END_FINISHED, 0, OCP_OK};
+    (void)call(sv, do_is_open, &x);
+    return x.open;
+}
+
+void card_view_end(struct serve *sv, enum serve_end_reason why)
+{
+    struct args x = {NULL, NULL, NULL, NULL, why, 0, OCP_OK};
+    (void)call(sv, do_end, &x);
 }

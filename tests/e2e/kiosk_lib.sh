@@ -67,7 +67,10 @@ kiosk_stop() {
     rc=0
     wait "$KIOSK_PID" || rc=$?
     KIOSK_PID=
-    ((rc == 0)) || fail "ocp serve exited $rc on SIGTERM"
+    if ((rc != 0)); then
+        grep -v '^ocp serve: [0-9]' "$KIOSK_LOG" | tail -n 60 >&2
+        fail "ocp serve exited $rc on SIGTERM"
+    fi
 }
 
 # api METHOD PATH [BODY]: calls the API as the page does (token, own
