@@ -295,6 +295,7 @@ class PinPad {
     this.clearBtn = document.createElement('button');
     this.clearBtn.type = 'button';
     this.clearBtn.className = 'btn key-clear';
+    this.clearBtn.dataset.key = 'clear';
     this.clearBtn.addEventListener('click', () => this.key('clear'));
     container.append(display, this.keypad, this.clearBtn);
   }
