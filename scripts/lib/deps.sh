@@ -18,6 +18,12 @@ OCP_PACKAGES_RUN=(pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard
 # with curl.
 OCP_PACKAGES_TEST=(valgrind gcc-arm-none-eabi libnewlib-arm-none-eabi
     qemu-system-arm curl)
+# The kiosk page's browser tests (label browser): Debian's Chromium, a
+# font with Chinese glyphs for its screenshots, and Node.js with npm for
+# playwright-core (Debian's nodejs and npm only where no node is installed,
+# so a Node.js from elsewhere is kept).
+OCP_PACKAGES_TEST+=(chromium fonts-noto-cjk)
+command -v npm >/dev/null 2>&1 || OCP_PACKAGES_TEST+=(nodejs npm)
 OCP_PACKAGES_FUZZ=(clang libclang-rt-14-dev llvm-14)
 OCP_PACKAGES_FULL=("${OCP_PACKAGES_FUZZ[@]}")
 
