@@ -117,12 +117,18 @@ body_is 'j["error"]=="speak_digits"'
 expect 400 POST /api/speak '{"text":"密码１２３４","lang":"zh"}'
 expect 400 POST /api/speak '{"text":"hello","lang":"fr"}'
 body_is 'j["error"]=="speak_lang"'
+# Each utterance is awaited: a new one stops the one still speaking, and
+# the stand-in program may not have written anything yet.
+said() { # N: wait until N utterances were written down
+    for ((i = 0; i < 50; i++)); do
+        [[ $(grep -c . "$E2E_TMP/spoken" 2>/dev/null) == "$1" ]] && return 0
+        sleep 0.1
+    done
+}
 expect 200 POST /api/speak '{"text":"请输入密码","lang":"zh"}'
+said 1
 expect 200 POST /api/speak '{"text":"Enter your PIN, 3 tries left","lang":"en"}'
-for ((i = 0; i < 50; i++)); do
-    [[ $(grep -c . "$E2E_TMP/voices" 2>/dev/null) == 2 ]] && break
-    sleep 0.1
-done
+said 2
 [[ $(cat "$E2E_TMP/voices") == $'cmn\nen' ]] || fail "voices: $(cat "$E2E_TMP/voices" 2>&1)"
 grep -qx "请输入密码" "$E2E_TMP/spoken" && grep -q "3 tries left" "$E2E_TMP/spoken" ||
     fail "spoken: $(cat "$E2E_TMP/spoken")"
