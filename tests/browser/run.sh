@@ -8,8 +8,9 @@
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
 
-command -v node >/dev/null && command -v npm >/dev/null ||
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     fail "node and npm are needed (scripts/lib/deps.sh installs them)"
+fi
 [[ -x /usr/bin/chromium ]] || fail "/usr/bin/chromium is missing (Debian package chromium)"
 
 # playwright-core and axe-core from the committed lock file, in the build
@@ -69,6 +70,6 @@ node --test --test-concurrency=1 --test-reporter=spec "$HERE/kiosk.test.cjs"
 rc=$?
 set -e
 [[ -f "$E2E_TMP/latency.txt" ]] && cat "$E2E_TMP/latency.txt"
-echo "screenshots: $(ls "$SHOTS" | wc -l) in $SHOTS"
+echo "screenshots: $(find "$SHOTS" -name '*.png' | wc -l) in $SHOTS"
 ((rc == 0)) || fail "browser tests failed"
 echo PASS
