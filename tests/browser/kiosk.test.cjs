@@ -440,6 +440,7 @@ test('live regions: card in, wrong PIN, card out, session ended', async () => {
   const alert = await page.getAttribute('#live-alert', 'aria-live');
   assert.equal(status, 'polite');
   assert.equal(alert, 'assertive');
+  await visible(page, '#card-facts');
   await card('out');
   await onScreen(page, 'start');
   assert.equal(await liveText(page, 'live-status', /卡片已取出/), '卡片已取出，请插入您的卡。');
@@ -457,6 +458,9 @@ test('live regions: card in, wrong PIN, card out, session ended', async () => {
   await page.keyboard.type(pin);
   await page.keyboard.press('Enter');
   await onScreen(page, 'holder');
+  // (Pulled before the page has read the view, the card would make those
+  // reads answer 409 no_card, which closePage counts as a problem.)
+  await visible(page, '#holder-body');
   await card('out');
   await onScreen(page, 'start');
   await liveText(page, 'live-status', /卡片已取出/);
