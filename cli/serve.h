@@ -3,6 +3,7 @@
  * command.  One file per job:
  *
  *   cmd_serve.c     options, start (token, socket, threads), signals, stop
+ *   serve_wipe.c    memory that is wiped when freed; the clock
  *   serve_http.c    libmicrohttpd: the Host/Origin/token checks, routing,
  *                   the request log, response headers
  *   serve_static.c  the page's files, the token put into index.html
@@ -107,7 +108,7 @@ struct serve {
     volatile int stopping;
 };
 
-/* ---- cmd_serve.c ------------------------------------------------------- */
+/* ---- serve_wipe.c ------------------------------------------------------ */
 /* free() for memory jansson or the bridge allocated through the wiping
  * allocator: overwrites the block, then frees it. */
 void serve_wipe_free(void *p);
@@ -122,6 +123,13 @@ struct MHD_Daemon *http_start(struct serve *sv, int listen_fd);
 
 /* ---- serve_static.c ----------------------------------------------------- */
 struct MHD_Response;
+/* The path rules, the file types and the token's injection, on their own
+ * for the unit tests (tests/kiosk). */
+int static_path_ok(const char *path);
+const char *static_content_type(const char *path);
+/* index.html with every __OCP_TOKEN__ replaced; free with serve_wipe_free. */
+char *static_inject_token(const char *html, size_t len, const char *token,
+                          size_t *out_len);
 /* The response for a static path (GET/HEAD), headers set except the
  * common ones; *status is 200 or 404. */
 struct MHD_Response *static_response(struct serve *sv, const char *path,

@@ -37,7 +37,7 @@ static const struct {
     {".ico", "image/x-icon"},
 };
 
-static const char *content_type(const char *path)
+const char *static_content_type(const char *path)
 {
     size_t n = strlen(path), i;
     for (i = 0; i < sizeof types / sizeof types[0]; i++) {
@@ -50,7 +50,7 @@ static const char *content_type(const char *path)
 
 /* "/a/b.js": each segment non-empty, no leading dot (so neither "." nor
  * ".." nor hidden files), no backslash; nothing but printable ASCII. */
-static int path_ok(const char *path)
+int static_path_ok(const char *path)
 {
     const char *p = path;
     if (*p != '/')
@@ -101,7 +101,7 @@ out:
 }
 
 /* index.html with every placeholder replaced by this start's token. */
-static char *inject_token(const char *html, size_t len, const char *token,
+char *static_inject_token(const char *html, size_t len, const char *token,
                           size_t *out_len)
 {
     const size_t ph = sizeof TOKEN_PLACEHOLDER - 1, tok = strlen(token);
@@ -141,7 +141,7 @@ struct MHD_Response *static_response(struct serve *sv, const char *path,
     *status = 404;
     if (strcmp(path, "/") == 0)
         path = "/index.html";
-    if (!path_ok(path) || (type = content_type(path)) == NULL)
+    if (!static_path_ok(path) || (type = static_content_type(path)) == NULL)
         return NULL;
     if ((size_t)snprintf(full, sizeof full, "%s%s", sv->www, path) >=
             sizeof full ||
@@ -153,7 +153,7 @@ struct MHD_Response *static_response(struct serve *sv, const char *path,
         return NULL;
     if (strcmp(path, "/index.html") == 0) {
         size_t n;
-        char *with = inject_token(body, len, sv->token, &n);
+        char *with = static_inject_token(body, len, sv->token, &n);
         free(body);
         if (with == NULL)
             return NULL;
