@@ -118,6 +118,8 @@ int cmd_settle(struct cli *c, int argc, char **argv);
 int cli_holder_option(const char *prog, int opt, const char *arg,
                       ocp_issue_request *req);
 int cmd_replace(struct cli *c, int argc, char **argv);
+/* ocp serve: the kiosk bridge (cmd_serve.c and serve_*.c, serve.h). */
+int cmd_serve(struct cli *c, int argc, char **argv);
 
 /* Opens the registry named by --db.  On failure prints why and returns
  * the exit code (EXIT_REGISTRY), else 0. */

@@ -50,6 +50,7 @@ static const struct {
     {"sync", cmd_sync, "a terminal uploads its journal, downloads the hotlist"},
     {"audit", cmd_audit, "verify every uploaded record; find fraud and gaps"},
     {"report", cmd_report, "settlement per operator and service for a period"},
+    {"serve", cmd_serve, "the kiosk bridge: the holder's page and its API"},
 };
 
 static void usage(FILE *f)

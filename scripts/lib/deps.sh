@@ -5,16 +5,25 @@
 # machine that has them.
 
 # Build and test dependencies of scripts/test and scripts/demo.
+# (libmicrohttpd-dev, for `ocp serve`, pulls in libmicrohttpd12.)
 OCP_PACKAGES_BUILD=(build-essential cmake pkg-config libssl-dev
     libpcsclite-dev libcmocka-dev libjansson-dev libp11-kit-dev
-    libsqlite3-dev sqlite3 libpq-dev libusb-1.0-0-dev)
+    libsqlite3-dev sqlite3 libpq-dev libusb-1.0-0-dev libmicrohttpd-dev)
+# espeak-ng: the kiosk page's "read aloud" (ocp serve).
 OCP_PACKAGES_RUN=(pcscd vsmartcard-vpcd opensc pcsc-tools python3-pyscard
-    softhsm2 postgresql)
+    softhsm2 postgresql espeak-ng)
 # scripts/test only: the constant-time checks run under valgrind; the
 # Cortex-M image is cross-compiled and its tests (label qemu) run it under
-# QEMU's mps2-an385.
+# QEMU's mps2-an385; the kiosk bridge's tests (label kiosk) talk to it
+# with curl.
 OCP_PACKAGES_TEST=(valgrind gcc-arm-none-eabi libnewlib-arm-none-eabi
-    qemu-system-arm)
+    qemu-system-arm curl)
+# The kiosk page's browser tests (label browser): Debian's Chromium, a
+# font with Chinese glyphs for its screenshots, and Node.js with npm for
+# playwright-core (Debian's nodejs and npm only where no node is installed,
+# so a Node.js from elsewhere is kept).
+OCP_PACKAGES_TEST+=(chromium fonts-noto-cjk)
+command -v npm >/dev/null 2>&1 || OCP_PACKAGES_TEST+=(nodejs npm)
 OCP_PACKAGES_FUZZ=(clang libclang-rt-14-dev llvm-14)
 OCP_PACKAGES_FULL=("${OCP_PACKAGES_FUZZ[@]}")
 
