@@ -303,6 +303,14 @@ static int by_card_id(const void *x, const void *y)
                   ((const struct card_info *)y)->id, 8);
 }
 
+/* By card, then service: card_windows and find_window rely on it. */
+static int by_window(const void *x, const void *y)
+{
+    const struct window *p = x, *q = y;
+    int c = memcmp(p->id, q->id, 8);
+    return c != 0 ? c : (p->service > q->service) - (p->service < q->service);
+}
+
 static struct card_info *find_card(struct audit *a, const uint8_t id[8])
 {
     if (a->n_cards == 0)
@@ -325,8 +333,8 @@ static struct terminal_info *find_terminal(struct audit *a, uint32_t id)
     return NULL;
 }
 
-/* The card's windows: *n of them from the one returned (loaded in
- * (card, service) order, so they are neighbours). */
+/* The card's windows: *n of them from the one returned (sorted in
+ * (card, service) order by run(), so they are neighbours). */
 static const struct window *card_windows(struct audit *a, const uint8_t id[8],
                                          size_t *n)
 {
@@ -813,8 +821,25 @@ static void *pass2(void *arg)
     count_done(w, 1);
     if (st != OCP_OK && w->failed == OCP_OK)
         w->failed = st;
+    return NULL;
+}
+
+/* Passes 1 and 2 on one thread without waiting for the others in
+ * between: reading the records needs nothing of the signed set yet, and
+ * a thread done with its batches keeps the server busy. */
+static void *passes_1_and_2(void *arg)
+{
+    struct worker *w = arg;
+    pass1(w);
     if (w->failed == OCP_OK)
-        mark_unsigned(w);
+        pass2(w);
+    return NULL;
+}
+
+/* Once the signed set is complete. */
+static void *pass2_lookups(void *arg)
+{
+    mark_unsigned(arg);
     return NULL;
 }
 
@@ -1149,17 +1174,18 @@ static ocp_status run(struct audit *a)
         return st;
     a->total = mark.batch_records > 0 ? (uint64_t)mark.batch_records : 0;
     a->next_progress = PROGRESS_EVERY;
-    st = db_query(db,
-                  "SELECT c.card_id, c.suite, c.txmac_version, "
-                  "c.replaced_at, h.added_at FROM cards c LEFT JOIN "
-                  "hotlist h ON h.card_id = c.card_id AND "
-                  "h.removed_at IS NULL ORDER BY c.card_id",
-                  NULL, 0, card_row, a, NULL);
+    /* Streamed (binary COPY on PostgreSQL), in no order: sorted here. */
+    st = db_stream(db,
+                   "SELECT c.card_id, c.suite, c.txmac_version, "
+                   "c.replaced_at, h.added_at FROM cards c LEFT JOIN "
+                   "hotlist h ON h.card_id = c.card_id AND "
+                   "h.removed_at IS NULL",
+                   card_row, a);
     if (st == OCP_OK)
-        st = db_query(db,
-                      "SELECT card_id, service, valid_from, valid_to FROM "
-                      "entitlements ORDER BY card_id, service",
-                      NULL, 0, window_row, a, NULL);
+        st = db_stream(db,
+                       "SELECT card_id, service, valid_from, valid_to FROM "
+                       "entitlements",
+                       window_row, a);
     if (st == OCP_OK)
         st = db_query(db,
                       "SELECT terminal_id, public_key FROM terminals "
@@ -1167,10 +1193,11 @@ static ocp_status run(struct audit *a)
                       NULL, 0, terminal_row, a, NULL);
     if (st != OCP_OK || a->failed != OCP_OK)
         return st != OCP_OK ? st : a->failed;
-    /* By their bytes, whatever order the database's collation gave:
-     * find_card and split_cards rely on it. */
+    /* By their bytes: find_card and split_cards rely on it. */
     if (a->n_cards > 1)
         qsort(a->cards, a->n_cards, sizeof *a->cards, by_card_id);
+    if (a->n_windows > 1)
+        qsort(a->windows, a->n_windows, sizeof *a->windows, by_window);
 
     a->n_workers = threads_wanted(a->total);
     if (a->n_workers > a->n_cards)
@@ -1188,10 +1215,14 @@ static ocp_status run(struct audit *a)
     if (a->signed_set == NULL)
         return OCP_E_NOMEM;
     a->set_mask = slots - 1;
-    run_workers(a, pass1);
+    st = split_table(a);
+    if (st != OCP_OK)
+        return st;
+    run_workers(a, passes_1_and_2);
     st = workers_failed(a);
     if (st != OCP_OK)
         return st;
+    /* Pass 2 finds nothing itself: what is held is pass 1's. */
     if (a->on_finding != NULL)
         release_findings(a, 1);
     a->workers[0].streams = 1;
@@ -1202,17 +1233,10 @@ static ocp_status run(struct audit *a)
     if (st != OCP_OK)
         return st;
 
-    /* Passes 2 and 3. */
-    st = split_table(a);
-    if (st != OCP_OK)
-        return st;
-    run_workers(a, pass2);
+    run_workers(a, pass2_lookups);
+    split_cards(a);
+    run_workers(a, pass3);
     st = workers_failed(a);
-    if (st == OCP_OK) {
-        split_cards(a);
-        run_workers(a, pass3);
-        st = workers_failed(a);
-    }
     if (a->on_finding != NULL)
         release_findings(a, 0);
     merge_sums(a);
