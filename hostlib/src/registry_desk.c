@@ -333,24 +333,42 @@ ocp_status ocp_registry_disable_clerk(ocp_registry *r, const char *login,
     struct clerk_row k;
     int64_t changed = 0;
     ocp_status st;
+    int joined; /* inside the caller's transaction */
     if (r == NULL || login == NULL)
         return OCP_E_ARGS;
+    joined = db_in_transaction(r->db);
     /* One statement decides and writes.  It keeps one active clerk with
      * the registry permission: without one, clerks could never be added
      * or disabled again (the bootstrap is for an empty registry only).
-     * On PostgreSQL two clerks disabling the last two such clerks at the
-     * same instant could both pass; an administrator with database
-     * access is the remedy for that, not worth a table lock here. */
+     * Disables take turns: two of them on the last two such clerks at
+     * once would each see the other still active under PostgreSQL's READ
+     * COMMITTED.  The schema version's row is the turn (SQLite's
+     * BEGIN IMMEDIATE takes turns already); the statement after it sees
+     * what the one before committed. */
+    if (!joined && (st = db_begin(r->db)) != OCP_OK) {
+        reg_set_error(r, "disabling the clerk");
+        return st;
+    }
     st = db_query(r->db,
-                  "UPDATE clerks SET disabled_at = $2 WHERE login = $1 AND "
-                  "disabled_at IS NULL AND (',' || permissions || ',' NOT "
-                  "LIKE '%,registry,%' OR EXISTS (SELECT 1 FROM clerks o "
-                  "WHERE o.login <> $1 AND o.disabled_at IS NULL AND ',' || "
-                  "o.permissions || ',' LIKE '%,registry,%'))",
-                  (db_value[]){db_text(login), db_int(now)}, 2, NULL, NULL,
-                  &changed);
+                  "UPDATE meta SET value = value WHERE key = "
+                  "'schema_version'",
+                  NULL, 0, NULL, NULL, NULL);
+    if (st == OCP_OK)
+        st = db_query(r->db,
+                      "UPDATE clerks SET disabled_at = $2 WHERE login = $1 "
+                      "AND disabled_at IS NULL AND (',' || permissions || "
+                      "',' NOT LIKE '%,registry,%' OR EXISTS (SELECT 1 FROM "
+                      "clerks o WHERE o.login <> $1 AND o.disabled_at IS "
+                      "NULL AND ',' || o.permissions || ',' LIKE "
+                      "'%,registry,%'))",
+                      (db_value[]){db_text(login), db_int(now)}, 2, NULL,
+                      NULL, &changed);
+    if (st == OCP_OK && !joined)
+        st = db_commit(r->db);
     if (st != OCP_OK) {
         reg_set_error(r, "disabling the clerk");
+        if (!joined)
+            db_rollback(r->db);
         return st;
     }
     if (changed == 1)

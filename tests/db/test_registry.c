@@ -21,8 +21,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "backends.h"
+#include "registry_internal.h"
 #include "db.h"
 #include "ocp/holder.h"
 #include "ocp/registry.h"
@@ -393,6 +395,65 @@ static int action_seen(void *ctx, const ocp_registry_action *a)
 
 /* Clerks log in; a second clerk approves a large credit and a PIN unblock,
  * and the approval covers exactly what was asked, once. */
+struct disabler {
+    ocp_registry *r;
+    ocp_status st;
+};
+
+static void *disable_race2(void *arg)
+{
+    struct disabler *d = arg;
+    d->st = ocp_registry_disable_clerk(d->r, "race2", 31);
+    return NULL;
+}
+
+/*
+ * Two clerks disabling the last two registry clerks at the same moment:
+ * the second waits for the first and is refused, so one stays.  Without
+ * the turn both went through on PostgreSQL (each saw the other still
+ * active).
+ */
+static void test_last_registry_clerks_race(void **state)
+{
+    struct backend *be = *state;
+    ocp_registry *a, *b;
+    struct disabler d;
+    pthread_t thread;
+    char err[256];
+    int may1 = 1, may2 = 1;
+    struct timespec pause = {0, 300000000L};
+    assert_int_equal(ocp_registry_open(be->uri, &a, err, sizeof err), OCP_OK);
+    assert_int_equal(ocp_registry_open(be->uri, &b, err, sizeof err), OCP_OK);
+    /* After test_clerk_bootstrap_list_disable root2 is the one registry
+     * clerk: two new ones take over, and the race is between them. */
+    assert_int_equal(ocp_registry_add_clerk(a, "race1", "x", "registry",
+                                            "race1 password", 30),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_add_clerk(a, "race2", "x", "registry",
+                                            "race2 password", 30),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_disable_clerk(a, "root2", 30), OCP_OK);
+    /* a is half way through its disable (its transaction open) when b
+     * starts its own. */
+    assert_int_equal(db_begin(a->db), OCP_OK);
+    assert_int_equal(ocp_registry_disable_clerk(a, "race1", 31), OCP_OK);
+    d.r = b;
+    d.st = OCP_E_ARGS;
+    assert_int_equal(pthread_create(&thread, NULL, disable_race2, &d), 0);
+    nanosleep(&pause, NULL);
+    assert_int_equal(db_commit(a->db), OCP_OK);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_int_equal(d.st, OCP_E_DENIED);
+    assert_int_equal(ocp_registry_clerk_may(a, "race1", "registry", &may1),
+                     OCP_OK);
+    assert_int_equal(ocp_registry_clerk_may(a, "race2", "registry", &may2),
+                     OCP_OK);
+    assert_false(may1);
+    assert_true(may2);
+    ocp_registry_close(b);
+    ocp_registry_close(a);
+}
+
 static void test_clerks_and_approvals(void **state)
 {
     struct backend *be = *state;
@@ -943,6 +1004,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry_and_sync),
         cmocka_unit_test(test_clerk_bootstrap_list_disable),
+        cmocka_unit_test(test_last_registry_clerks_race),
         cmocka_unit_test(test_clerks_and_approvals),
         cmocka_unit_test(test_hotlist),
         cmocka_unit_test(test_newer_schema_refused),
