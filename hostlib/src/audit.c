@@ -1095,8 +1095,11 @@ static ocp_status split_table(struct audit *a)
     st = db_query(a->r->db,
                   pg ? "SELECT CAST(0 AS BIGINT), pg_relation_size('uses') / "
                        "CAST(current_setting('block_size') AS BIGINT)"
-                     : "SELECT COALESCE(MIN(rowid), 0), "
-                       "COALESCE(MAX(rowid), -1) FROM uses",
+                     /* Two subqueries: SQLite reads one end of the
+                      * table for a lone MIN or MAX, and the whole table
+                      * for both in one SELECT. */
+                     : "SELECT COALESCE((SELECT MIN(rowid) FROM uses), 0), "
+                       "COALESCE((SELECT MAX(rowid) FROM uses), -1)",
                   NULL, 0, two_ints, range, NULL);
     if (st != OCP_OK)
         return st;
