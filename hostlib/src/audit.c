@@ -15,10 +15,12 @@
  *    hotlisting.
  *
  * Cards, entitlements and terminals are read into memory first (a city
- * has about 100 000 cards: a few megabytes), and so are the records, 64
- * bytes each: sorting them here costs less than the database's ordered
- * read, which on PostgreSQL cost more than all the checks together
- * (docs/PERFORMANCE.md).  An audit of 10 M records needs about 1 GB.
+ * has about 100 000 cards: a few megabytes), and so are the records
+ * (a 64-byte row, a 16-byte sort item and the signed set's slots: 124 MB
+ * at the peak for 1 M): sorting them here costs less than the database's
+ * ordered read, which on PostgreSQL cost more than all the checks
+ * together (docs/PERFORMANCE.md).  An audit of 10 M records needs about
+ * 1.2 GB.
  *
  * All passes run on several threads, each with its own connection, all
  * reading one state of the registry (docs/BACKOFFICE.md section 5): pass
