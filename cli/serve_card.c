@@ -277,37 +277,36 @@ static json_t *holder_json(struct serve_card *c, const ocp_holder *h,
     return o;
 }
 
-/* Runs `read` inside a transaction on the view; a view whose card side is
- * gone is dropped and the page told. */
+/* Runs op inside a transaction on the view.  A view whose card side is
+ * gone is dropped and the page told; so is one whose PIN op blocked (the
+ * card will not serve it again until the desk unblocks the PIN).
+ * OCP_E_DENIED (no view, or the card forgot the PIN): the page asks for
+ * the PIN again. */
 static ocp_status through_view(struct serve *sv,
-                               ocp_status (*read)(struct serve *, json_t **),
-                               json_t **out)
+                               ocp_status (*op)(struct serve *, void *),
+                               void *arg)
 {
     struct serve_card *c = &sv->card;
     ocp_status st;
-    int ended = 0;
-    *out = NULL;
     if (c->s == NULL)
         return OCP_E_DENIED;
     st = c->t->ops->begin(c->t);
     if (st == OCP_OK) {
-        st = read(sv, out);
+        st = op(sv, arg);
         (void)c->t->ops->end(c->t);
     }
-    if (st != OCP_OK && view_lost(st)) {
+    if (st != OCP_OK && (view_lost(st) || st == OCP_E_PIN_BLOCKED)) {
         view_drop(c);
-        ended = 1;
+        events_session_ended(&sv->ev, st == OCP_E_PIN_BLOCKED ? END_FINISHED
+                                                              : END_REMOVED);
     }
-    if (ended)
-        events_session_ended(&sv->ev, END_REMOVED);
-    /* OCP_E_DENIED (no view, or the card forgot the PIN): the page asks
-     * for the PIN again. */
     return st;
 }
 
-static ocp_status read_holder(struct serve *sv, json_t **out)
+static ocp_status read_holder(struct serve *sv, void *arg)
 {
     struct serve_card *c = &sv->card;
+    json_t **out = arg;
     ocp_holder h;
     ocp_entitlement ents[OCP_MAX_ENTITLEMENTS];
     size_t n = OCP_MAX_ENTITLEMENTS;
@@ -321,9 +320,10 @@ static ocp_status read_holder(struct serve *sv, json_t **out)
     return st;
 }
 
-static ocp_status read_log(struct serve *sv, json_t **out)
+static ocp_status read_log(struct serve *sv, void *arg)
 {
     struct serve_card *c = &sv->card;
+    json_t **out = arg;
     ocp_log_record log[OCP_LOG_RECORDS];
     size_t n = OCP_LOG_RECORDS, i;
     json_t *arr;
@@ -343,12 +343,25 @@ static ocp_status read_log(struct serve *sv, json_t **out)
 
 static ocp_status card_view_holder_now(struct serve *sv, json_t **out)
 {
+    *out = NULL;
     return through_view(sv, read_holder, out);
 }
 
 static ocp_status card_view_log_now(struct serve *sv, json_t **out)
 {
+    *out = NULL;
     return through_view(sv, read_log, out);
+}
+
+struct pin_change {
+    const char *old_pin, *new_pin;
+    int *tries_left;
+};
+
+static ocp_status change_pin(struct serve *sv, void *arg)
+{
+    const struct pin_change *p = arg;
+    return ocp_change_pin(sv->card.s, p->old_pin, p->new_pin, p->tries_left);
 }
 
 static ocp_status card_view_change_pin_now(struct serve *sv,
@@ -356,26 +369,8 @@ static ocp_status card_view_change_pin_now(struct serve *sv,
                                            const char *new_pin,
                                            int *tries_left)
 {
-    struct serve_card *c = &sv->card;
-    ocp_status st;
-    int ended = 0;
-    if (c->s == NULL)
-        return OCP_E_DENIED;
-    st = c->t->ops->begin(c->t);
-    if (st == OCP_OK) {
-        st = ocp_change_pin(c->s, old_pin, new_pin, tries_left);
-        (void)c->t->ops->end(c->t);
-    }
-    /* A blocked PIN ends the view: the card will not serve it again until
-     * the desk unblocks the PIN. */
-    if (st != OCP_OK && (view_lost(st) || st == OCP_E_PIN_BLOCKED)) {
-        view_drop(c);
-        ended = 1;
-    }
-    if (ended)
-        events_session_ended(&sv->ev, st == OCP_E_PIN_BLOCKED ? END_FINISHED
-                                                              : END_REMOVED);
-    return st;
+    struct pin_change p = {old_pin, new_pin, tries_left};
+    return through_view(sv, change_pin, &p);
 }
 
 static int card_view_is_open_now(struct serve *sv)

@@ -857,9 +857,14 @@ static void *pass3(void *arg)
         w->failed = st;
         return NULL;
     }
+    /* Counted first: each thread holds its own cards' items only. */
     for (k = 0; k < a->n_workers; k++)
-        n += a->workers[k].n_read;
-    w->items = malloc((n ? n : 1) * sizeof *w->items);
+        for (i = 0; i < a->workers[k].n_read; i++)
+            if (in_range(w, card_key(a->workers[k].read[i].rec.card_id)))
+                n++;
+    if (n == 0)
+        return NULL;
+    w->items = malloc(n * sizeof *w->items);
     if (w->items == NULL) {
         w->failed = OCP_E_NOMEM;
         return NULL;
@@ -876,8 +881,6 @@ static void *pass3(void *arg)
             }
         }
     }
-    if (n == 0)
-        return NULL;
     if (sort_by_card(w->items, n) != 0) {
         w->failed = OCP_E_NOMEM;
         return NULL;
@@ -1006,16 +1009,11 @@ static int mark_row(void *ctx, const db_value *c, size_t n)
     return 1;
 }
 
-static int is_postgresql(const ocp_registry *r)
-{
-    return strcmp(db_backend(r->db), "postgresql") == 0;
-}
-
 static ocp_status state_mark(ocp_registry *r, struct state_mark *m)
 {
     memset(m, 0xff, sizeof *m);
     return db_query(r->db,
-                    is_postgresql(r)
+                    reg_is_postgresql(r)
                         ? "SELECT COALESCE(MAX(id), 0), "
                           "CAST(COALESCE(SUM(records), 0) AS BIGINT), "
                           "CAST(-1 AS BIGINT), CAST(-1 AS BIGINT) FROM batches"
@@ -1088,7 +1086,7 @@ static int two_ints(void *ctx, const db_value *c, size_t n)
  */
 static ocp_status split_table(struct audit *a)
 {
-    int pg = is_postgresql(a->r);
+    int pg = reg_is_postgresql(a->r);
     int64_t range[2] = {0, -1};
     size_t k;
     ocp_status st;

@@ -313,6 +313,11 @@ const char *ocp_registry_backend(const ocp_registry *r)
     return r != NULL ? db_backend(r->db) : "none";
 }
 
+int reg_is_postgresql(const ocp_registry *r)
+{
+    return strcmp(ocp_registry_backend(r), "postgresql") == 0;
+}
+
 ocp_status ocp_registry_enrol_terminal(ocp_registry *r, uint32_t terminal_id,
                                        const char *operator_name,
                                        const char *kind, const uint8_t *pub,
@@ -366,9 +371,8 @@ ocp_status ocp_registry_revoke_terminal(ocp_registry *r, uint32_t terminal_id,
         return OCP_E_ARGS;
     }
     /* Its login too, if it has one (ocp/registry_access.h). */
-    return strcmp(ocp_registry_backend(r), "postgresql") == 0
-               ? ocp_registry_terminal_logout(r, terminal_id)
-               : OCP_OK;
+    return reg_is_postgresql(r) ? ocp_registry_terminal_logout(r, terminal_id)
+                                : OCP_OK;
 }
 
 struct terminal_state {
@@ -767,7 +771,7 @@ ocp_status ocp_registry_now(ocp_registry *r, int64_t *now)
     /* The database server's clock, which every terminal's sync compares
      * its own with. */
     st = db_query(r->db,
-                  strcmp(db_backend(r->db), "postgresql") == 0
+                  reg_is_postgresql(r)
                       ? "SELECT CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)"
                       : "SELECT CAST(strftime('%s', 'now') AS INTEGER)",
                   NULL, 0, one_int, now, NULL);

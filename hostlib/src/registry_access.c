@@ -64,9 +64,9 @@ static ocp_status set_up_role(ocp_registry *r)
     return st;
 }
 
-static int is_postgresql(ocp_registry *r)
+static int postgresql_only(ocp_registry *r)
 {
-    if (strcmp(ocp_registry_backend(r), "postgresql") == 0)
+    if (reg_is_postgresql(r))
         return 1;
     snprintf(r->error, sizeof r->error,
              "terminal logins are for a PostgreSQL registry; an SQLite "
@@ -91,7 +91,7 @@ ocp_status ocp_registry_terminal_login(
     if (r == NULL || login == NULL || password == NULL)
         return OCP_E_ARGS;
     login[0] = password[0] = '\0';
-    if (!is_postgresql(r))
+    if (!postgresql_only(r))
         return OCP_E_ARGS;
     st = ocp_registry_check_terminal(r, terminal_id);
     if (st != OCP_OK)
@@ -134,7 +134,7 @@ ocp_status ocp_registry_terminal_logout(ocp_registry *r,
     ocp_status st;
     if (r == NULL)
         return OCP_E_ARGS;
-    if (!is_postgresql(r))
+    if (!postgresql_only(r))
         return OCP_E_ARGS;
     login_name(terminal_id, login);
     snprintf(sql, sizeof sql,

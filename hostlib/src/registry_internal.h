@@ -38,6 +38,9 @@ ocp_status reg_listed(ocp_registry *r, ocp_status st, int malformed,
  * caller's transaction. */
 ocp_status reg_schema_v3(ocp_registry *r);
 
+/* Whether the registry is on PostgreSQL (else SQLite). */
+int reg_is_postgresql(const ocp_registry *r);
+
 /* Another connection to the same registry (a thread's own). */
 ocp_status reg_open_again(const ocp_registry *r, ocp_registry **out);
 

@@ -178,7 +178,7 @@ static void sqlite_new_table(struct sql *q)
 
 struct old_rows {
     struct old_row {
-        int64_t terminal, batch;
+        int64_t terminal, seq, batch;
         uint8_t rec[OCP_BATCH_RECORD_LEN];
     } *v;
     size_t n, cap;
@@ -223,6 +223,7 @@ static int old_row(void *ctx, const db_value *c, size_t n)
     u.remaining = (uint32_t)c[9].i;
     u.flags = (uint8_t)c[10].i;
     memcpy(u.cert, c[11].b, 8);
+    row->seq = u.seq;
     row->batch = c[12].i;
     hl_record_encode(&u, row->rec);
     return 0;
@@ -250,9 +251,7 @@ static ocp_status sqlite_copy_rows(ocp_registry *r)
                       "INSERT INTO uses_v3(terminal_id, seq, rec, batch_id) "
                       "VALUES($1, $2, $3, $4)",
                       (db_value[]){db_int(o.v[i].terminal),
-                                   db_int(o.v[i].rec[0] << 24 |
-                                          o.v[i].rec[1] << 16 |
-                                          o.v[i].rec[2] << 8 | o.v[i].rec[3]),
+                                   db_int(o.v[i].seq),
                                    db_blob(o.v[i].rec, sizeof o.v[i].rec),
                                    db_int(o.v[i].batch)},
                       4, NULL, NULL, NULL);
@@ -262,7 +261,7 @@ static ocp_status sqlite_copy_rows(ocp_registry *r)
 
 ocp_status reg_schema_v3(ocp_registry *r)
 {
-    int pg = strcmp(db_backend(r->db), "postgresql") == 0;
+    int pg = reg_is_postgresql(r);
     struct sql q;
     ocp_status st;
     memset(&q, 0, sizeof q);

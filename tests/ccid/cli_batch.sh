@@ -6,24 +6,10 @@
 # the batch waits (exit 3, as over PC/SC).  The report lines, the progress
 # journal and the cards read back tell the same story.
 #   cli_batch.sh OCP-CCID-MODEL
-set -uo pipefail
-ocp=$1
 data=$(cd "$(dirname "$0")/../unit/data" && pwd)
-tmp=$(mktemp -d)
-trap '[[ -n ${KEEP:-} ]] || rm -rf "$tmp"' EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-cd "$tmp" || exit 1
+. "$(dirname "$0")/common.sh" "$1"
 export OCP_CATALOGUE=$data/../../../docs/catalogue.json
 export OCP_PIN=2468
-run() { # SCENARIO-TEXT ARGS...: ocp with the reader playing the scenario
-    printf '%s\n' "$1" >scenario
-    shift
-    OCP_TEST_USB_MODEL=$tmp/scenario timeout 60 "$ocp" -r usb:1209:0ccd \
-        --keys "dev:$tmp/keys" "$@"
-}
 card_id() { # IMAGE: the card's id, as the reader sees it
     run "insert $1" --json info | python3 -c 'import json,sys; print(json.load(sys.stdin)["card_id"])'
 }

@@ -5,21 +5,7 @@
 # slower than --card-timeout 10.  A slow card is served for as long as
 # --card-timeout allows, however many time extensions it asks for.
 #   cli_errors.sh OCP-CCID-MODEL
-set -uo pipefail
-ocp=$1
-tmp=$(mktemp -d)
-trap '[[ -n ${KEEP:-} ]] || rm -rf "$tmp"' EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-cd "$tmp" || exit 1
-run() { # SCENARIO-TEXT ARGS...: ocp with the reader playing the scenario
-    printf '%s\n' "$1" >scenario
-    shift
-    OCP_TEST_USB_MODEL=$tmp/scenario timeout 60 "$ocp" -r usb:1209:0ccd \
-        --keys "dev:$tmp/keys" "$@"
-}
+. "$(dirname "$0")/common.sh" "$1"
 now_ms() { date +%s%3N; }
 # expect CODE TEXT SCENARIO ARGS...: exit CODE and TEXT on stderr
 expect() {

@@ -5,21 +5,7 @@
 # endpoint: the loop says what happened, as it does over PC/SC, and goes
 # on; afterwards every consumption on the card is one accepted journal row.
 #   cli_terminal.sh OCP-CCID-MODEL
-set -uo pipefail
-ocp=$1
-tmp=$(mktemp -d)
-trap '[[ -n ${KEEP:-} ]] || rm -rf "$tmp"' EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-cd "$tmp" || exit 1
-run() { # SCENARIO-TEXT ARGS...: ocp with the reader playing the scenario
-    printf '%s\n' "$1" >scenario
-    shift
-    OCP_TEST_USB_MODEL=$tmp/scenario timeout 60 "$ocp" -r usb:1209:0ccd \
-        --keys "dev:$tmp/keys" "$@"
-}
+. "$(dirname "$0")/common.sh" "$1"
 
 run "insert card.img" issue --name 张三 --cert 11010119800101123X42 \
     --district 110105 --pin 2468 \
