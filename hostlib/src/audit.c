@@ -1,12 +1,12 @@
 /*
- * The audit (ocp/audit.h), in two streaming passes over the registry:
+ * The audit (ocp/audit.h), in three passes over the registry:
  *
- * 1. Batches, in upload order: each signature is checked with its
- *    terminal's key, each record's exact bytes go into a set of what
- *    terminals signed, and each terminal's dates are followed along its
- *    sequence numbers (clock anomalies).
+ * 1. Batches, in upload order per terminal: each signature is checked
+ *    with its terminal's key, each record's exact bytes go into a set of
+ *    what terminals signed, and each terminal's dates are followed along
+ *    its sequence numbers (clock anomalies).
  * 2. Records, as stored (schema version 3: each one's signed bytes), in
- *    any order: each must be in the signed set.
+ *    the table's order: each must be in the signed set.
  * 3. The records sorted by card and counter in memory: each consumption's
  *    certificate must verify with the card's key; then per card the
  *    counters are checked for repeats (clones, rollbacks) and gaps
@@ -14,22 +14,24 @@
  *    dates against the entitlement's window and the card's replacement or
  *    hotlisting.
  *
- * Cards, entitlements and terminals are read into memory first (a city
- * has about 100 000 cards: a few megabytes), and so are the records
- * (a 64-byte row, a 16-byte sort item and the signed set's slots: 124 MB
- * at the peak for 1 M): sorting them here costs less than the database's
- * ordered read, which on PostgreSQL cost more than all the checks
- * together (docs/PERFORMANCE.md).  An audit of 10 M records needs about
- * 1.2 GB.
+ * Cards, entitlements and terminals are read into memory (a city has
+ * about 100 000 cards: a few megabytes), and so are the records (a
+ * 48-byte row, a 16-byte sort item and its copy while sorting, the
+ * signed set's slots: about 100 bytes a record, 116 MB resident measured
+ * for 1 M on PostgreSQL): sorting them here costs less than the
+ * database's ordered read, which on PostgreSQL cost more than all the
+ * checks together (docs/PERFORMANCE.md).
  *
  * All passes run on several threads, each with its own connection, all
- * reading one state of the registry (docs/BACKOFFICE.md section 5): pass
- * 1 splits the terminals (a terminal's batches stay in one thread, in
- * upload order), pass 2 the terminals too, pass 3 the cards into ranges.
- * Findings come out in the order one thread would give: pass 1's by
- * upload order, the others' by card.
+ * reading one state of the registry (docs/BACKOFFICE.md section 5).
+ * Passes 1 and 2 are cut into parts the threads take in turn (a
+ * terminal's batches stay in one part, in upload order; the records are
+ * cut by pages), while the first thread loads the cards; pass 3 splits
+ * the cards into ranges.  Findings come out in the order one thread
+ * would give: pass 1's by upload order, the others' by card.
  */
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -39,6 +41,7 @@
 #include <unistd.h>
 
 #include "batch_record.h"
+#include "big_table.h"
 #include "cert_verify.h"
 #include "db.h"
 #include "ocp/audit.h"
@@ -55,6 +58,9 @@
  * connections. */
 #define THREADED_FROM 50000u
 #define PROGRESS_EVERY 10000u
+/* Parts of passes 1 and 2 per thread (take_part). */
+#define PARTS_PER_THREAD 8
+
 
 static int64_t card_minutes_to_epoch(uint32_t minutes)
 {
@@ -86,6 +92,17 @@ struct terminal_info {
     int clock_reported;
 };
 
+/* What a connection sees, in four numbers: the connections of an audit
+ * must agree on them.  SQLite cannot share a snapshot: every upload adds
+ * a batch and a purge removes records, so the counts tell.  PostgreSQL's
+ * connections share one, and counting a million rows there costs a
+ * tenth of a second: its mark is the batches' alone.  The records the
+ * batches hold size the signed set and the progress display. */
+struct state_mark {
+    int64_t last_batch, batch_records, uses, conflicts;
+};
+static ocp_status state_mark(ocp_registry *r, struct state_mark *m);
+
 /* What every thread reads; written only before the threads start, apart
  * from the signed set's slots (atomic) and the count of records done. */
 struct audit {
@@ -106,6 +123,7 @@ struct audit {
     size_t n_terms, cap_terms;
 
     /* The set of (terminal, record) as signed: 64-bit hashes. */
+    uint64_t seed; /* record_hash's, random */
     uint64_t *signed_set;
     size_t set_mask;
     uint64_t total;
@@ -114,6 +132,16 @@ struct audit {
 
     struct worker *workers;
     size_t n_workers;
+
+    /* Passes 1 and 2 in parts that the threads take in turn: a thread
+     * that starts late (the first loads the cards meanwhile) or runs
+     * slower takes fewer. */
+    char snapshot[DB_SNAPSHOT_CAP]; /* what the other threads read */
+    struct state_mark mark;
+    char (*parts)[96]; /* each part of uses: its WHERE ("" all of it) */
+    size_t n_parts;
+    size_t next_batches, next_uses; /* atomic: the next part to take */
+    int stop;                       /* atomic: a thread failed */
 };
 
 /* A finding held back until the threads before it have given theirs. */
@@ -136,18 +164,17 @@ struct worker {
     uint64_t unflushed; /* records not yet added to a->done */
     pthread_t thread;
 
-    /* Pass 1: one decoded batch. */
-    ocp_use_record *batch_recs;
+    /* Pass 1: one batch's records' hashes. */
     uint64_t *batch_hashes;
 
-    /* Pass 2: the part of the table this thread reads ("" all of it),
-     * and the records it read, in the database's order. */
-    char scan[96];
+    /* Pass 2: the records this thread read, in the database's order. */
     struct row {
         uint32_t terminal;
-        uint64_t hash; /* record_hash(); 0: not as any terminal signed */
-        ocp_use_record rec;
-    } *read;
+        uint8_t rec[OCP_BATCH_RECORD_LEN]; /* zeros when not 41 bytes */
+        /* 1: well formed, its terminal id fits, and (once pass 2 has
+         * looked it up) in the signed set. */
+        uint8_t as_signed;
+    } *read; /* 48 bytes a record: the audit's largest table */
     size_t n_read, cap_read;
 
     /* Pass 3: the cards from lo (inclusive) to hi (exclusive), as
@@ -159,11 +186,19 @@ struct worker {
         uint64_t card;
         const struct row *row;
     } *items;
-    struct row *group;
+    /* One card's records decoded. */
+    struct use {
+        uint32_t terminal;
+        int as_signed;
+        ocp_use_record rec;
+    } *group;
     size_t cap_group;
     uint32_t *counters;
     size_t cap_counters;
     hl_cert_checker *checker;
+    /* One card's certificates, checked together (certify_card). */
+    uint8_t (*msgs)[40], (*certs)[8], *genuine;
+    size_t cap_msgs, cap_certs, cap_genuine;
 };
 
 static void *grow(void *p, size_t *cap, size_t need, size_t size)
@@ -369,12 +404,16 @@ static const struct window *find_window(const struct window *w, size_t n,
 /* ---- the set of signed records ------------------------------------------ */
 
 /*
- * A 64-bit hash of the terminal id and every field of the record, taken
- * from the decoded fields, a word at a time: each step (xor a word,
- * multiply by an odd constant, fold the high half down) is a bijection of
- * the state, so two records that differ in one word never collide, and
- * records that differ in several collide about once in 2^64.  A splitmix64
- * finaliser spreads the result over the set's slots.
+ * A 64-bit hash of the terminal id and the record's 41 signed bytes, a
+ * word at a time: each step (xor a word, multiply by an odd constant,
+ * fold the high half down) is a bijection of the state, so two records
+ * that differ in one word never collide, and records that differ in
+ * several collide about once in 2^64.  A splitmix64 finaliser spreads
+ * the result over the set's slots.  Taken from the bytes as stored, so
+ * neither pass decodes a record to look it up.  The state starts from a
+ * random seed drawn for each audit: whoever can write to the database
+ * cannot search offline for an edited record that hashes like a signed
+ * one.
  */
 static uint64_t mix(uint64_t h, uint64_t w)
 {
@@ -387,16 +426,14 @@ static uint64_t bytes8(const uint8_t b[8])
     return (uint64_t)ocp_get_be32(b) << 32 | ocp_get_be32(b + 4);
 }
 
-static uint64_t record_hash(uint32_t terminal, const ocp_use_record *u)
+static uint64_t record_hash(const struct audit *a, uint32_t terminal,
+                            const uint8_t rec[OCP_BATCH_RECORD_LEN])
 {
-    uint64_t h = 0x6f63702d61756469ULL; /* "ocp-audi" */
-    h = mix(h, (uint64_t)terminal << 32 | u->seq);
-    h = mix(h, bytes8(u->card_id));
-    h = mix(h, (uint64_t)u->domain << 40 | (uint64_t)u->service << 24 |
-                   (uint64_t)u->outcome << 16 | (uint64_t)u->flags << 8);
-    h = mix(h, (uint64_t)u->amount << 32 | u->datetime);
-    h = mix(h, (uint64_t)u->counter << 32 | u->remaining);
-    h = mix(h, bytes8(u->cert));
+    uint64_t h = a->seed;
+    size_t i;
+    h = mix(h, (uint64_t)terminal << 8 | rec[40]);
+    for (i = 0; i < 40; i += 8)
+        h = mix(h, bytes8(rec + i));
     h ^= h >> 30;
     h *= 0xbf58476d1ce4e5b9ULL;
     h ^= h >> 27;
@@ -448,28 +485,28 @@ static int set_has(const struct audit *a, uint64_t h)
 /* ---- pass 1: batches ------------------------------------------------------ */
 
 static void follow_clock(struct worker *w, struct terminal_info *t,
-                         const ocp_use_record *u, int64_t uploaded_at)
+                         uint32_t seq, uint32_t datetime, int64_t uploaded_at)
 {
     if (t->clock_reported)
         return; /* one finding per terminal is enough to send someone */
-    if (t->last_seq != 0 && u->seq > t->last_seq &&
-        u->datetime < t->last_datetime) {
+    if (t->last_seq != 0 && seq > t->last_seq &&
+        datetime < t->last_datetime) {
         t->clock_reported = 1;
-        report(w, OCP_FINDING_CLOCK, NULL, t->id, u->seq, 0, 0,
+        report(w, OCP_FINDING_CLOCK, NULL, t->id, seq, 0, 0,
                "terminal %08X dates record %u before record %u "
                "(%u minutes back)",
-               t->id, u->seq, t->last_seq, t->last_datetime - u->datetime);
-    } else if (card_minutes_to_epoch(u->datetime) >
+               t->id, seq, t->last_seq, t->last_datetime - datetime);
+    } else if (card_minutes_to_epoch(datetime) >
                uploaded_at + CLOCK_AHEAD_S) {
         t->clock_reported = 1;
-        report(w, OCP_FINDING_CLOCK, NULL, t->id, u->seq, 0, 0,
+        report(w, OCP_FINDING_CLOCK, NULL, t->id, seq, 0, 0,
                "terminal %08X dates record %u more than a day after it "
                "uploaded it",
-               t->id, u->seq);
+               t->id, seq);
     }
-    if (u->seq > t->last_seq) {
-        t->last_seq = u->seq;
-        t->last_datetime = u->datetime;
+    if (seq > t->last_seq) {
+        t->last_seq = seq;
+        t->last_datetime = datetime;
     }
 }
 
@@ -477,9 +514,9 @@ static int batch_row(void *ctx, const db_value *c, size_t n)
 {
     struct worker *w = ctx;
     struct audit *a = w->a;
-    ocp_use_record *recs = w->batch_recs;
     uint64_t *hashes = w->batch_hashes;
-    uint32_t terminal, batch_no;
+    const uint8_t *recs;
+    uint32_t terminal;
     struct terminal_info *t;
     size_t count, i;
     if (n < 6 || c[1].type != DB_BLOB || c[2].type != DB_BLOB ||
@@ -488,9 +525,8 @@ static int batch_row(void *ctx, const db_value *c, size_t n)
     w->sum.batches++;
     w->order = c[5].i;
     t = find_terminal(a, (uint32_t)c[0].i);
-    if (ocp_batch_decode(c[1].b, c[1].len, &terminal, &batch_no, recs,
-                         &count) != OCP_OK ||
-        t == NULL || terminal != t->id || t->key == NULL ||
+    if (!hl_batch_check(c[1].b, c[1].len, &terminal, &count) || t == NULL ||
+        terminal != t->id || t->key == NULL ||
         hl_verify(t->key, t->suite, c[1].b, c[1].len, c[2].b) != OCP_OK) {
         report(w, OCP_FINDING_FORGED, NULL, (uint32_t)c[0].i, 0, 0, 0,
                "batch %lld of terminal %08X does not carry that terminal's "
@@ -498,13 +534,17 @@ static int batch_row(void *ctx, const db_value *c, size_t n)
                (long long)c[3].i, (uint32_t)c[0].i);
         return w->failed != OCP_OK;
     }
+    recs = c[1].b + OCP_BATCH_HEADER_LEN;
     for (i = 0; i < count; i++) {
-        hashes[i] = record_hash(terminal, &recs[i]);
+        hashes[i] =
+            record_hash(a, terminal, recs + i * OCP_BATCH_RECORD_LEN);
         set_prefetch(a, hashes[i]);
     }
     for (i = 0; i < count; i++) {
+        const uint8_t *rec = recs + i * OCP_BATCH_RECORD_LEN;
         set_add(a, hashes[i]);
-        follow_clock(w, t, &recs[i], c[4].i);
+        follow_clock(w, t, ocp_get_be32(rec + HL_REC_SEQ),
+                     ocp_get_be32(rec + HL_REC_DATETIME), c[4].i);
     }
     return w->failed != OCP_OK;
 }
@@ -538,14 +578,50 @@ static void sort_u32(uint32_t *v, size_t n)
     }
 }
 
-static void check_card(struct worker *w, const struct row *rows, size_t n)
+/* Checks the certificates of the card's accepted records that are as
+ * signed, all at once: w->genuine[k] for the k-th of them in row order. */
+static ocp_status certify_card(struct worker *w, const struct card_info *ci,
+                               const struct use *rows, size_t n)
+{
+    size_t i, k = 0;
+    ocp_status st;
+    void *m = grow(w->msgs, &w->cap_msgs, n, sizeof *w->msgs);
+    if (m != NULL)
+        w->msgs = m;
+    m = m == NULL ? NULL : grow(w->certs, &w->cap_certs, n, sizeof *w->certs);
+    if (m != NULL)
+        w->certs = m;
+    m = m == NULL ? NULL
+                  : grow(w->genuine, &w->cap_genuine, n, sizeof *w->genuine);
+    if (m == NULL) {
+        w->failed = OCP_E_NOMEM;
+        return w->failed;
+    }
+    w->genuine = m;
+    for (i = 0; i < n; i++) {
+        const ocp_use_record *u = &rows[i].rec;
+        if (!rows[i].as_signed || u->outcome != OCP_USE_ACCEPTED)
+            continue;
+        hl_cert_message(rows[i].terminal, u, w->msgs[k]);
+        memcpy(w->certs[k], u->cert, 8);
+        k++;
+    }
+    st = hl_cert_check_card(w->checker, ci->suite, ci->version, ci->id, k,
+                            (const uint8_t(*)[40])w->msgs,
+                            (const uint8_t(*)[8])w->certs, w->genuine);
+    if (st != OCP_OK)
+        w->failed = st;
+    return st;
+}
+
+static void check_card(struct worker *w, const struct use *rows, size_t n)
 {
     struct audit *a = w->a;
     const uint8_t *id = rows[0].rec.card_id;
     struct card_info *ci = find_card(a, id);
     const struct window *windows;
     uint32_t *counters, pending = 0, distinct = 0, max = 0, first_gap;
-    size_t i, n_acc = 0, n_windows;
+    size_t i, n_acc = 0, n_windows, n_checked = 0;
 
     w->sum.cards++;
     if (ci == NULL) {
@@ -559,13 +635,13 @@ static void check_card(struct worker *w, const struct row *rows, size_t n)
         return;
     }
     w->counters = counters;
+    if (certify_card(w, ci, rows, n) != OCP_OK)
+        return;
     windows = card_windows(a, id, &n_windows);
     for (i = 0; i < n; i++) {
-        const struct row *row = &rows[i];
+        const struct use *row = &rows[i];
         const ocp_use_record *u = &row->rec;
-        int genuine = 0;
-        ocp_status st;
-        if (row->hash == 0) { /* looked up in pass 2 (mark_unsigned) */
+        if (!row->as_signed) { /* looked up in pass 2 (mark_unsigned) */
             report(w, OCP_FINDING_FORGED, id, row->terminal, u->seq, u->counter,
                    0,
                    "record %u of terminal %08X is not as the terminal "
@@ -580,13 +656,7 @@ static void check_card(struct worker *w, const struct row *rows, size_t n)
         if (u->outcome != OCP_USE_ACCEPTED)
             continue;
         w->sum.accepted++;
-        st = hl_cert_check(w->checker, ci->suite, ci->version, row->terminal,
-                           u, &genuine);
-        if (st != OCP_OK) {
-            w->failed = st;
-            break;
-        }
-        if (!genuine) {
+        if (!w->genuine[n_checked++]) {
             report(w, OCP_FINDING_FORGED, id, row->terminal, u->seq, u->counter,
                    0,
                    "the certificate of record %u of terminal %08X is not "
@@ -662,7 +732,14 @@ static void count_done(struct worker *w, int last)
     }
 }
 
-/* One stored record: (terminal_id, seq, rec). */
+/*
+ * One stored record: (terminal_id, rec).  The terminal is looked up with
+ * the bytes, so a record moved to another terminal is not as signed.
+ * seq is not read: the table's check ties it to the bytes, and nothing
+ * paid or settled reads it (a second copy of a record under another seq
+ * is still found, as a counter used twice).  Reading it cost a sixth of
+ * the server's time.
+ */
 static int use_row(void *ctx, const db_value *c, size_t n)
 {
     struct worker *w = ctx;
@@ -675,20 +752,18 @@ static int use_row(void *ctx, const db_value *c, size_t n)
     w->read = p;
     row = &w->read[w->n_read++];
     memset(row, 0, sizeof *row);
-    if (n >= 3 && c[0].type == DB_INT && c[1].type == DB_INT &&
-        c[2].type == DB_BLOB) {
+    /* The bytes are kept even when they are not a record, so the finding
+     * is filed under the card they name; decoded in pass 3. */
+    if (n >= 2 && c[0].type == DB_INT && c[1].type == DB_BLOB &&
+        c[1].len == OCP_BATCH_RECORD_LEN) {
         row->terminal = (uint32_t)c[0].i;
-        /* The card as the bytes name it, even when they are not a
-         * record, so the finding is filed under it. */
-        if (c[2].len == OCP_BATCH_RECORD_LEN)
-            memcpy(row->rec.card_id, c[2].b + 4, 8);
-        /* The key columns must be the signed bytes' own, and fit: a cast
-         * would hide an edit beyond their width. */
-        if (hl_record_decode(c[2].b, c[2].len, &row->rec) &&
-            c[0].i >= 0 && c[0].i <= 0xffffffffLL &&
-            c[1].i == (int64_t)row->rec.seq) {
-            row->hash = record_hash(row->terminal, &row->rec);
-        }
+        memcpy(row->rec, c[1].b, OCP_BATCH_RECORD_LEN);
+        /* The terminal must fit: a cast would hide an edit beyond its
+         * width. */
+        row->as_signed = row->rec[HL_REC_OUTCOME] <= OCP_USE_PASSBACK &&
+                         c[0].i >= 0 && c[0].i <= 0xffffffffLL;
+    } else if (n >= 1 && c[0].type == DB_INT) {
+        row->terminal = (uint32_t)c[0].i;
     }
     w->sum.records++;
     w->unflushed++;
@@ -697,15 +772,24 @@ static int use_row(void *ctx, const db_value *c, size_t n)
 }
 
 /* Is each record in the signed set (complete since pass 1)?  The set is
- * far bigger than the caches, so the slots are fetched ahead. */
+ * far bigger than the caches, so each slot is fetched a few records
+ * before it is read. */
+#define LOOKAHEAD 16
 static void mark_unsigned(struct worker *w)
 {
+    uint64_t hash[LOOKAHEAD];
     size_t i;
-    for (i = 0; i < w->n_read; i++) {
-        if (i + 16 < w->n_read && w->read[i + 16].hash != 0)
-            set_prefetch(w->a, w->read[i + 16].hash);
-        if (w->read[i].hash != 0 && !set_has(w->a, w->read[i].hash))
-            w->read[i].hash = 0;
+    for (i = 0; i < w->n_read + LOOKAHEAD; i++) {
+        if (i >= LOOKAHEAD) {
+            struct row *row = &w->read[i - LOOKAHEAD];
+            if (row->as_signed && !set_has(w->a, hash[i % LOOKAHEAD]))
+                row->as_signed = 0;
+        }
+        if (i < w->n_read) {
+            hash[i % LOOKAHEAD] =
+                record_hash(w->a, w->read[i].terminal, w->read[i].rec);
+            set_prefetch(w->a, hash[i % LOOKAHEAD]);
+        }
     }
 }
 
@@ -765,7 +849,7 @@ static int sort_by_card(struct sort_item *v, size_t n)
 }
 
 /* One card's rows (a few) by counter, terminal and sequence number. */
-static int row_before(const struct row *p, const struct row *q)
+static int row_before(const struct use *p, const struct use *q)
 {
     if (p->rec.counter != q->rec.counter)
         return p->rec.counter < q->rec.counter;
@@ -774,11 +858,11 @@ static int row_before(const struct row *p, const struct row *q)
     return p->rec.seq < q->rec.seq;
 }
 
-static void sort_group(struct row *g, size_t n)
+static void sort_group(struct use *g, size_t n)
 {
     size_t i, j;
     for (i = 1; i < n; i++) {
-        struct row x = g[i];
+        struct use x = g[i];
         for (j = i; j > 0 && row_before(&x, &g[j - 1]); j--)
             g[j] = g[j - 1];
         g[j] = x;
@@ -787,55 +871,150 @@ static void sort_group(struct row *g, size_t n)
 
 /* ---- the threads ---------------------------------------------------------- */
 
-static void *pass1(void *arg)
+/* A thread other than the first opens its own connection on the state
+ * the first reads: the PostgreSQL snapshot, or on SQLite the same state
+ * mark.  Each thread opens its own, at once (an authenticated connection
+ * costs milliseconds).  0 when it cannot join: it then reads no part,
+ * and the others read them all. */
+static int join(struct worker *w)
 {
-    struct worker *w = arg;
-    ocp_status st;
-    w->batch_recs = calloc(OCP_BATCH_MAX_RECORDS, sizeof *w->batch_recs);
-    w->batch_hashes = calloc(OCP_BATCH_MAX_RECORDS, sizeof *w->batch_hashes);
-    if (w->batch_recs == NULL || w->batch_hashes == NULL) {
-        w->failed = OCP_E_NOMEM;
-        return NULL;
+    struct audit *a = w->a;
+    ocp_registry *r = NULL;
+    struct state_mark m;
+    if (reg_open_again(a->r, &r) == OCP_OK && db_begin_read(r->db) == OCP_OK &&
+        (a->snapshot[0] == '\0' ||
+         db_snapshot_import(r->db, a->snapshot) == OCP_OK) &&
+        state_mark(r, &m) == OCP_OK && memcmp(&m, &a->mark, sizeof m) == 0) {
+        w->r = r;
+        return 1;
     }
+    ocp_registry_close(r);
+    return 0;
+}
+
+/* Pass 1's part k: the batches of the terminals whose id is k modulo
+ * the number of parts, in upload order (so each terminal's dates are
+ * followed by one thread, in order). */
+static void read_batches(struct worker *w, size_t k)
+{
     char sql[200];
+    ocp_status st;
+    if (w->batch_hashes == NULL) {
+        w->batch_hashes =
+            calloc(OCP_BATCH_MAX_RECORDS, sizeof *w->batch_hashes);
+        if (w->batch_hashes == NULL) {
+            w->failed = OCP_E_NOMEM;
+            return;
+        }
+    }
     /* Streamed (db_stream): the numbers go into the text. */
     snprintf(sql, sizeof sql,
              "SELECT terminal_id, body, signature, batch_no, uploaded_at, id "
              "FROM batches WHERE terminal_id %% %zu = %zu ORDER BY id",
-             w->a->n_workers, w->index);
+             w->a->n_parts, k);
     st = db_stream(w->r->db, sql, batch_row, w);
     if (st != OCP_OK && w->failed == OCP_OK)
         w->failed = st;
-    return NULL;
 }
 
-static void *pass2(void *arg)
+/* Pass 2's part k: a stretch of the table's pages (split_table). */
+static void read_uses(struct worker *w, size_t k)
 {
-    struct worker *w = arg;
     char sql[160];
     ocp_status st;
+    /* An even share of the records the batches hold, and a little more.
+     * More rows still fit (grow), only slower. */
+    if (w->read == NULL) {
+        size_t share = (size_t)(w->a->total / w->a->n_workers);
+        share += share / 8 + 1024;
+        w->read = hl_big_table(share * sizeof *w->read);
+        if (w->read == NULL) {
+            w->failed = OCP_E_NOMEM;
+            return;
+        }
+        w->cap_read = share;
+    }
     /* Streamed (db_stream): the bounds, numbers written by split_table,
      * go into the text.  The database's own order: its ordered read cost
      * more than sorting here. */
-    snprintf(sql, sizeof sql, "SELECT terminal_id, seq, rec FROM uses%s",
-             w->scan);
+    snprintf(sql, sizeof sql, "SELECT terminal_id, rec FROM uses%s",
+             w->a->parts[k]);
     st = db_stream(w->r->db, sql, use_row, w);
-    count_done(w, 1);
     if (st != OCP_OK && w->failed == OCP_OK)
         w->failed = st;
+}
+
+/* The next part of a pass for this thread to read, or n_parts when
+ * none is left (or a thread failed). */
+static size_t take_part(struct worker *w, size_t *next)
+{
+    struct audit *a = w->a;
+    if (w->failed != OCP_OK)
+        __atomic_store_n(&a->stop, 1, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&a->stop, __ATOMIC_RELAXED))
+        return a->n_parts;
+    return __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
+}
+
+/* Passes 1 and 2 without waiting for the other threads in between:
+ * reading the records needs nothing of the signed set yet, and a thread
+ * done with the batches keeps the server busy. */
+static void *read_parts(void *arg)
+{
+    struct worker *w = arg;
+    struct audit *a = w->a;
+    size_t k;
+    if (w->r == NULL && !join(w))
+        return NULL;
+    while ((k = take_part(w, &a->next_batches)) < a->n_parts)
+        read_batches(w, k);
+    while ((k = take_part(w, &a->next_uses)) < a->n_parts)
+        read_uses(w, k);
+    (void)take_part(w, &a->next_uses); /* stops the others on a failure */
+    count_done(w, 1);
     return NULL;
 }
 
-/* Passes 1 and 2 on one thread without waiting for the others in
- * between: reading the records needs nothing of the signed set yet, and
- * a thread done with its batches keeps the server busy. */
-static void *passes_1_and_2(void *arg)
+/* The cards and their entitlements' windows, sorted by card id (find_card
+ * and split_cards rely on it).  Streamed (binary COPY on PostgreSQL), in
+ * no order. */
+static ocp_status load_cards(struct audit *a)
+{
+    ocp_db *db = a->r->db;
+    ocp_status st = db_stream(db,
+                              "SELECT c.card_id, c.suite, c.txmac_version, "
+                              "c.replaced_at, h.added_at FROM cards c LEFT "
+                              "JOIN hotlist h ON h.card_id = c.card_id AND "
+                              "h.removed_at IS NULL",
+                              card_row, a);
+    if (st == OCP_OK)
+        st = db_stream(db,
+                       "SELECT card_id, service, valid_from, valid_to FROM "
+                       "entitlements",
+                       window_row, a);
+    if (st == OCP_OK && a->failed != OCP_OK)
+        st = a->failed;
+    if (st != OCP_OK)
+        return st;
+    if (a->n_cards > 1)
+        qsort(a->cards, a->n_cards, sizeof *a->cards, by_card_id);
+    if (a->n_windows > 1)
+        qsort(a->windows, a->n_windows, sizeof *a->windows, by_window);
+    return OCP_OK;
+}
+
+/* The first thread (the caller's, on the caller's connection) loads the
+ * cards while the others start on the batches; then it reads too. */
+static void *load_then_read(void *arg)
 {
     struct worker *w = arg;
-    pass1(w);
-    if (w->failed == OCP_OK)
-        pass2(w);
-    return NULL;
+    ocp_status st = load_cards(w->a);
+    if (st != OCP_OK) {
+        w->failed = st;
+        __atomic_store_n(&w->a->stop, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    return read_parts(w);
 }
 
 /* Once the signed set is complete. */
@@ -860,7 +1039,7 @@ static void *pass3(void *arg)
     /* Counted first: each thread holds its own cards' items only. */
     for (k = 0; k < a->n_workers; k++)
         for (i = 0; i < a->workers[k].n_read; i++)
-            if (in_range(w, card_key(a->workers[k].read[i].rec.card_id)))
+            if (in_range(w, card_key(a->workers[k].read[i].rec + HL_REC_CARD)))
                 n++;
     if (n == 0)
         return NULL;
@@ -873,7 +1052,7 @@ static void *pass3(void *arg)
     for (k = 0; k < a->n_workers; k++) {
         const struct worker *from = &a->workers[k];
         for (i = 0; i < from->n_read; i++) {
-            uint64_t card = card_key(from->read[i].rec.card_id);
+            uint64_t card = card_key(from->read[i].rec + HL_REC_CARD);
             if (in_range(w, card)) {
                 w->items[n].card = card;
                 w->items[n].row = &from->read[i];
@@ -887,11 +1066,15 @@ static void *pass3(void *arg)
     }
     for (start = 0, i = 1; i <= n && w->failed == OCP_OK; i++) {
         size_t len = i - start, j;
-        struct row *g;
+        struct use *g;
 #if defined(__GNUC__)
-        /* The rows are read in no useful order now: fetch ahead. */
-        if (i + 16 < n)
+        /* The rows are read in no useful order now: fetch ahead (a row
+         * may span two cache lines). */
+        if (i + 16 < n) {
             __builtin_prefetch(w->items[i + 16].row);
+            __builtin_prefetch((const uint8_t *)w->items[i + 16].row +
+                               sizeof(struct row) - 1);
+        }
 #endif
         if (i < n && w->items[i].card == w->items[start].card)
             continue;
@@ -901,8 +1084,14 @@ static void *pass3(void *arg)
             break;
         }
         w->group = g;
-        for (j = 0; j < len; j++)
-            g[j] = *w->items[start + j].row;
+        for (j = 0; j < len; j++) {
+            const struct row *row = w->items[start + j].row;
+            g[j].terminal = row->terminal;
+            g[j].as_signed = row->as_signed;
+            /* Every field, whatever the outcome: as_signed already says
+             * whether it is a record. */
+            (void)hl_record_decode(row->rec, sizeof row->rec, &g[j].rec);
+        }
         sort_group(g, len);
         check_card(w, g, len);
         start = i;
@@ -912,7 +1101,8 @@ static void *pass3(void *arg)
 
 /* Runs fn on every worker, the first on this thread; a thread that cannot
  * start has its part done here afterwards. */
-static void run_workers(struct audit *a, void *(*fn)(void *))
+static void run_workers_first(struct audit *a, void *(*first)(void *),
+                              void *(*fn)(void *))
 {
     size_t k;
     int *started = calloc(a->n_workers, sizeof *started);
@@ -920,7 +1110,7 @@ static void run_workers(struct audit *a, void *(*fn)(void *))
         started[k] = started != NULL &&
                      pthread_create(&a->workers[k].thread, NULL, fn,
                                     &a->workers[k]) == 0;
-    fn(&a->workers[0]);
+    first(&a->workers[0]);
     for (k = 1; k < a->n_workers; k++) {
         if (started != NULL && started[k])
             pthread_join(a->workers[k].thread, NULL);
@@ -928,6 +1118,11 @@ static void run_workers(struct audit *a, void *(*fn)(void *))
             fn(&a->workers[k]);
     }
     free(started);
+}
+
+static void run_workers(struct audit *a, void *(*fn)(void *))
+{
+    run_workers_first(a, fn, fn);
 }
 
 static int by_order(const void *x, const void *y)
@@ -986,15 +1181,6 @@ static ocp_status workers_failed(struct audit *a)
     return OCP_OK;
 }
 
-/* What a connection sees, in four numbers: the connections of an audit
- * must agree on them.  SQLite cannot share a snapshot: every upload adds
- * a batch and a purge removes records, so the counts tell.  PostgreSQL's
- * connections share one, and counting a million rows there costs a
- * tenth of a second: its mark is the batches' alone.  The records the
- * batches hold size the signed set and the progress display. */
-struct state_mark {
-    int64_t last_batch, batch_records, uses, conflicts;
-};
 
 static int mark_row(void *ctx, const db_value *c, size_t n)
 {
@@ -1036,36 +1222,6 @@ static size_t threads_wanted(uint64_t total)
     return cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (size_t)cpus;
 }
 
-/* Opens the other workers' connections on the state the caller's reads:
- * the PostgreSQL snapshot, or on SQLite the same state mark.  A worker
- * that cannot join is left out (one thread always can). */
-static void open_workers(struct audit *a, const char *snapshot,
-                         const struct state_mark *mark)
-{
-    size_t k, joined = 1;
-    for (k = 1; k < a->n_workers; k++) {
-        ocp_registry *r = NULL;
-        struct state_mark m;
-        int ok = reg_open_again(a->r, &r) == OCP_OK &&
-                 db_begin_read(r->db) == OCP_OK &&
-                 (snapshot[0] == '\0' ||
-                  db_snapshot_import(r->db, snapshot) == OCP_OK) &&
-                 state_mark(r, &m) == OCP_OK &&
-                 memcmp(&m, mark, sizeof m) == 0;
-        if (!ok) {
-            ocp_registry_close(r);
-            continue;
-        }
-        a->workers[joined].r = r;
-        joined++;
-    }
-    a->n_workers = joined;
-    for (k = 0; k < a->n_workers; k++) {
-        a->workers[k].a = a;
-        a->workers[k].index = k;
-    }
-}
-
 static int two_ints(void *ctx, const db_value *c, size_t n)
 {
     int64_t *v = ctx;
@@ -1088,9 +1244,13 @@ static ocp_status split_table(struct audit *a)
 {
     int pg = reg_is_postgresql(a->r);
     int64_t range[2] = {0, -1};
-    size_t k;
+    size_t k, n = a->n_workers == 1 ? 1 : a->n_workers * PARTS_PER_THREAD;
     ocp_status st;
-    if (a->n_workers == 1)
+    a->parts = calloc(n, sizeof *a->parts);
+    if (a->parts == NULL)
+        return OCP_E_NOMEM;
+    a->n_parts = n;
+    if (n == 1)
         return OCP_OK;
     st = db_query(a->r->db,
                   pg ? "SELECT CAST(0 AS BIGINT), pg_relation_size('uses') / "
@@ -1103,25 +1263,24 @@ static ocp_status split_table(struct audit *a)
                   NULL, 0, two_ints, range, NULL);
     if (st != OCP_OK)
         return st;
-    for (k = 0; k < a->n_workers; k++) {
+    for (k = 0; k < n; k++) {
         int64_t span = range[1] - range[0] + 1;
-        int64_t lo = range[0] + span * (int64_t)k / (int64_t)a->n_workers;
-        int64_t hi = range[0] + span * (int64_t)(k + 1) /
-                                    (int64_t)a->n_workers;
-        char *out = a->workers[k].scan;
-        size_t cap = sizeof a->workers[k].scan;
+        int64_t lo = range[0] + span * (int64_t)k / (int64_t)n;
+        int64_t hi = range[0] + span * (int64_t)(k + 1) / (int64_t)n;
+        char *out = a->parts[k];
+        size_t cap = sizeof a->parts[k];
         /* The first and last ranges are open, so a row the bounds were
          * not computed for still belongs to one. */
         if (pg && k == 0)
             snprintf(out, cap, " WHERE ctid < '(%lld,0)'", (long long)hi);
-        else if (pg && k + 1 == a->n_workers)
+        else if (pg && k + 1 == n)
             snprintf(out, cap, " WHERE ctid >= '(%lld,0)'", (long long)lo);
         else if (pg)
             snprintf(out, cap, " WHERE ctid >= '(%lld,0)' AND ctid < '(%lld,0)'",
                      (long long)lo, (long long)hi);
         else if (k == 0)
             snprintf(out, cap, " WHERE rowid < %lld", (long long)hi);
-        else if (k + 1 == a->n_workers)
+        else if (k + 1 == n)
             snprintf(out, cap, " WHERE rowid >= %lld", (long long)lo);
         else
             snprintf(out, cap, " WHERE rowid >= %lld AND rowid < %lld",
@@ -1135,6 +1294,14 @@ static ocp_status split_table(struct audit *a)
 static void split_cards(struct audit *a)
 {
     size_t k;
+    if (a->n_cards < a->n_workers) {
+        /* Too few to share: the first thread checks every card. */
+        for (k = 1; k < a->n_workers; k++) {
+            a->workers[k].has_lo = a->workers[k].has_hi = 1;
+            a->workers[k].lo = a->workers[k].hi = 0; /* an empty range */
+        }
+        return;
+    }
     for (k = 1; k < a->n_workers; k++) {
         uint64_t card = card_key(a->cards[k * a->n_cards / a->n_workers].id);
         a->workers[k].lo = card;
@@ -1147,9 +1314,10 @@ static void split_cards(struct audit *a)
 static void merge_sums(struct audit *a)
 {
     size_t k, i;
-    a->sum->threads = (uint32_t)a->n_workers;
     for (k = 0; k < a->n_workers; k++) {
         const ocp_audit_summary *s = &a->workers[k].sum;
+        if (a->workers[k].r != NULL)
+            a->sum->threads++; /* it read: its connection joined */
         a->sum->records += s->records;
         a->sum->accepted += s->accepted;
         a->sum->genuine += s->genuine;
@@ -1163,65 +1331,50 @@ static void merge_sums(struct audit *a)
 static ocp_status run(struct audit *a)
 {
     ocp_db *db = a->r->db;
-    struct state_mark mark;
-    char snapshot[DB_SNAPSHOT_CAP] = "";
     size_t slots = 1024, k;
     ocp_status st;
 
     st = db_begin_read(db);
     if (st == OCP_OK)
-        st = db_snapshot_export(db, snapshot);
+        st = db_snapshot_export(db, a->snapshot);
     if (st == OCP_OK)
-        st = state_mark(a->r, &mark);
+        st = state_mark(a->r, &a->mark);
     if (st != OCP_OK)
         return st;
-    a->total = mark.batch_records > 0 ? (uint64_t)mark.batch_records : 0;
+    a->total =
+        a->mark.batch_records > 0 ? (uint64_t)a->mark.batch_records : 0;
     a->next_progress = PROGRESS_EVERY;
-    /* Streamed (binary COPY on PostgreSQL), in no order: sorted here. */
-    st = db_stream(db,
-                   "SELECT c.card_id, c.suite, c.txmac_version, "
-                   "c.replaced_at, h.added_at FROM cards c LEFT JOIN "
-                   "hotlist h ON h.card_id = c.card_id AND "
-                   "h.removed_at IS NULL",
-                   card_row, a);
-    if (st == OCP_OK)
-        st = db_stream(db,
-                       "SELECT card_id, service, valid_from, valid_to FROM "
-                       "entitlements",
-                       window_row, a);
-    if (st == OCP_OK)
-        st = db_query(db,
-                      "SELECT terminal_id, public_key FROM terminals "
-                      "ORDER BY terminal_id",
-                      NULL, 0, terminal_row, a, NULL);
+    /* The terminals' keys first: the other threads check the batches
+     * with them while the first loads the cards. */
+    st = db_query(db,
+                  "SELECT terminal_id, public_key FROM terminals "
+                  "ORDER BY terminal_id",
+                  NULL, 0, terminal_row, a, NULL);
     if (st != OCP_OK || a->failed != OCP_OK)
         return st != OCP_OK ? st : a->failed;
-    /* By their bytes: find_card and split_cards rely on it. */
-    if (a->n_cards > 1)
-        qsort(a->cards, a->n_cards, sizeof *a->cards, by_card_id);
-    if (a->n_windows > 1)
-        qsort(a->windows, a->n_windows, sizeof *a->windows, by_window);
 
     a->n_workers = threads_wanted(a->total);
-    if (a->n_workers > a->n_cards)
-        a->n_workers = a->n_cards > 0 ? a->n_cards : 1;
     a->workers = calloc(a->n_workers, sizeof *a->workers);
     if (a->workers == NULL)
         return OCP_E_NOMEM;
+    for (k = 0; k < a->n_workers; k++) {
+        a->workers[k].a = a;
+        a->workers[k].index = k;
+    }
     a->workers[0].r = a->r;
-    open_workers(a, snapshot, &mark);
-
-    /* Pass 1. */
-    while (slots < 2 * a->total + 2)
+    while (slots < a->total + a->total / 2 + 2) /* at most 2/3 full */
         slots *= 2;
-    a->signed_set = calloc(slots, sizeof *a->signed_set);
+    a->signed_set = hl_big_table(slots * sizeof *a->signed_set);
     if (a->signed_set == NULL)
         return OCP_E_NOMEM;
     a->set_mask = slots - 1;
+    if (RAND_bytes((unsigned char *)&a->seed, sizeof a->seed) != 1)
+        return OCP_E_CRYPTO;
     st = split_table(a);
     if (st != OCP_OK)
         return st;
-    run_workers(a, passes_1_and_2);
+    /* Passes 1 and 2. */
+    run_workers_first(a, load_then_read, read_parts);
     st = workers_failed(a);
     if (st != OCP_OK)
         return st;
@@ -1260,14 +1413,17 @@ static void free_workers(struct audit *a)
         if (k > 0)
             ocp_registry_close(w->r);
         free(w->held);
-        free(w->batch_recs);
         free(w->batch_hashes);
         free(w->read);
         free(w->items);
         free(w->group);
         free(w->counters);
+        free(w->msgs);
+        free(w->certs);
+        free(w->genuine);
     }
     free(a->workers);
+    free(a->parts);
 }
 
 ocp_status ocp_audit(ocp_registry *r, ocp_keystore *ks,

@@ -23,6 +23,7 @@ struct hl_cert_checker {
      * again each time. */
     EVP_CIPHER *cipher[2]; /* [0] AES-128-ECB, [1] SM4-ECB; when needed */
     EVP_CIPHER_CTX *ctx;   /* keyed for the card below */
+    const EVP_CIPHER *ctx_cipher; /* the cipher ctx is set up for */
     uint8_t k2[16];        /* CMAC's second subkey (a partial last block) */
     /* The card whose key is in ctx. */
     int keyed;
@@ -74,11 +75,13 @@ static const EVP_CIPHER *suite_cipher(hl_cert_checker *c, uint8_t suite)
     return c->cipher[sm];
 }
 
-static int encrypt_block(EVP_CIPHER_CTX *ctx, const uint8_t in[16],
-                         uint8_t out[16])
+/* Blocks encrypted side by side; in and out may be the same. */
+static int encrypt_blocks(EVP_CIPHER_CTX *ctx, const uint8_t *in,
+                          uint8_t *out, size_t blocks)
 {
     int n = 0;
-    return EVP_EncryptUpdate(ctx, out, &n, in, 16) == 1 && n == 16;
+    return EVP_EncryptUpdate(ctx, out, &n, in, (int)(blocks * 16)) == 1 &&
+           (size_t)n == blocks * 16;
 }
 
 void hl_cert_message(uint32_t terminal_id, const ocp_use_record *r,
@@ -114,11 +117,20 @@ static ocp_status key_card(hl_cert_checker *c, uint8_t suite, uint8_t version,
     pthread_mutex_unlock(&derive_lock);
     if (st != OCP_OK)
         return st;
-    st = EVP_EncryptInit_ex2(c->ctx, cipher, key, NULL, NULL) == 1 &&
-                 EVP_CIPHER_CTX_set_padding(c->ctx, 0) == 1 &&
-                 encrypt_block(c->ctx, zero, l)
-             ? OCP_OK
-             : OCP_E_CRYPTO;
+    /* A new key for the same cipher keeps the context as it is: naming
+     * the cipher again would free and rebuild it for every card. */
+    if (c->ctx_cipher == cipher)
+        st = EVP_EncryptInit_ex2(c->ctx, NULL, key, NULL, NULL) == 1
+                 ? OCP_OK
+                 : OCP_E_CRYPTO;
+    else
+        st = EVP_EncryptInit_ex2(c->ctx, cipher, key, NULL, NULL) == 1 &&
+                     EVP_CIPHER_CTX_set_padding(c->ctx, 0) == 1
+                 ? OCP_OK
+                 : OCP_E_CRYPTO;
+    c->ctx_cipher = st == OCP_OK ? cipher : NULL;
+    if (st == OCP_OK && !encrypt_blocks(c->ctx, zero, l, 1))
+        st = OCP_E_CRYPTO;
     OPENSSL_cleanse(key, sizeof key);
     if (st != OCP_OK)
         return st;
@@ -133,43 +145,87 @@ static ocp_status key_card(hl_cert_checker *c, uint8_t suite, uint8_t version,
     return OCP_OK;
 }
 
-/* The CMAC of the 40-byte message: two full blocks, then the last 8
- * bytes padded with 80 00.. and masked with K2. */
-static int cmac40(hl_cert_checker *c, const uint8_t m[40], uint8_t tag[16])
+/* x ^= y over 16 bytes, a word at a time. */
+static void xor16(uint8_t x[16], const uint8_t y[16])
 {
-    uint8_t x[16];
-    size_t i;
-    if (!encrypt_block(c->ctx, m, x))
+    uint64_t a[2], b[2];
+    memcpy(a, x, 16);
+    memcpy(b, y, 16);
+    a[0] ^= b[0];
+    a[1] ^= b[1];
+    memcpy(x, a, 16);
+}
+
+/* Records computed side by side at most (the stack holds their state). */
+#define SIDE_BY_SIDE 32
+
+/* The CMACs of n <= SIDE_BY_SIDE 40-byte messages: two full blocks, then
+ * the last 8 bytes padded with 80 00.. and masked with K2, each step for
+ * every message at once. */
+static int cmac40(hl_cert_checker *c, size_t n, const uint8_t (*m)[40],
+                  uint8_t (*x)[16])
+{
+    uint8_t last[16];
+    size_t k;
+    for (k = 0; k < n; k++)
+        memcpy(x[k], m[k], 16);
+    if (!encrypt_blocks(c->ctx, x[0], x[0], n))
         return 0;
-    for (i = 0; i < 16; i++)
-        x[i] ^= m[16 + i];
-    if (!encrypt_block(c->ctx, x, x))
+    for (k = 0; k < n; k++)
+        xor16(x[k], m[k] + 16);
+    if (!encrypt_blocks(c->ctx, x[0], x[0], n))
         return 0;
-    for (i = 0; i < 16; i++) {
-        uint8_t last = i < 8 ? m[32 + i] : i == 8 ? 0x80 : 0x00;
-        x[i] ^= last ^ c->k2[i];
+    for (k = 0; k < n; k++) {
+        memcpy(last, m[k] + 32, 8);
+        memcpy(last + 8, "\x80\0\0\0\0\0\0\0", 8);
+        xor16(last, c->k2);
+        xor16(x[k], last);
     }
-    return encrypt_block(c->ctx, x, tag);
+    return encrypt_blocks(c->ctx, x[0], x[0], n);
+}
+
+ocp_status hl_cert_check_card(hl_cert_checker *c, uint8_t suite,
+                              uint8_t version, const uint8_t card_id[8],
+                              size_t n, const uint8_t (*m)[40],
+                              const uint8_t (*cert)[8], uint8_t *genuine)
+{
+    uint8_t tag[SIDE_BY_SIDE][16];
+    size_t done, k;
+    ocp_status st;
+    if (c == NULL || card_id == NULL || (n > 0 && (m == NULL ||
+                                                   cert == NULL ||
+                                                   genuine == NULL)))
+        return OCP_E_ARGS;
+    if (n == 0)
+        return OCP_OK;
+    if (!c->keyed || c->suite != suite || c->version != version ||
+        memcmp(c->card_id, card_id, 8) != 0) {
+        st = key_card(c, suite, version, card_id);
+        if (st != OCP_OK)
+            return st;
+    }
+    for (done = 0; done < n;) {
+        size_t part = n - done < SIDE_BY_SIDE ? n - done : SIDE_BY_SIDE;
+        if (!cmac40(c, part, m + done, tag))
+            return OCP_E_CRYPTO;
+        for (k = 0; k < part; k++, done++)
+            genuine[done] = CRYPTO_memcmp(tag[k], cert[done], 8) == 0;
+    }
+    return OCP_OK;
 }
 
 ocp_status hl_cert_check(hl_cert_checker *c, uint8_t suite, uint8_t version,
                          uint32_t terminal_id, const ocp_use_record *r,
                          int *genuine)
 {
-    uint8_t m[40], tag[16];
+    uint8_t m[1][40], ok = 0;
     ocp_status st;
     if (c == NULL || r == NULL || genuine == NULL)
         return OCP_E_ARGS;
     *genuine = 0;
-    if (!c->keyed || c->suite != suite || c->version != version ||
-        memcmp(c->card_id, r->card_id, 8) != 0) {
-        st = key_card(c, suite, version, r->card_id);
-        if (st != OCP_OK)
-            return st;
-    }
-    hl_cert_message(terminal_id, r, m);
-    if (!cmac40(c, m, tag))
-        return OCP_E_CRYPTO;
-    *genuine = CRYPTO_memcmp(tag, r->cert, 8) == 0;
-    return OCP_OK;
+    hl_cert_message(terminal_id, r, m[0]);
+    st = hl_cert_check_card(c, suite, version, r->card_id, 1, m,
+                            (const uint8_t(*)[8])r->cert, &ok);
+    *genuine = ok;
+    return st;
 }

@@ -30,6 +30,21 @@ ocp_status hl_cert_check(hl_cert_checker *c, uint8_t suite, uint8_t version,
                          uint32_t terminal_id, const ocp_use_record *r,
                          int *genuine);
 
+/*
+ * The same for n records of one card at once, as the audit checks them:
+ * the key is set up once and the certificates computed side by side (each
+ * step of CMAC is one call over all the records' blocks, which the cipher
+ * pipelines: about twice the speed of one record at a time).
+ * @param m     each record's message (hl_cert_message)
+ * @param cert  each record's certificate as stored
+ * @param genuine  out: 1 or 0 per record
+ * @return as hl_cert_check.
+ */
+ocp_status hl_cert_check_card(hl_cert_checker *c, uint8_t suite,
+                              uint8_t version, const uint8_t card_id[8],
+                              size_t n, const uint8_t (*m)[40],
+                              const uint8_t (*cert)[8], uint8_t *genuine);
+
 /* The 40 bytes the certificate covers. */
 void hl_cert_message(uint32_t terminal_id, const ocp_use_record *r,
                      uint8_t m[40]);
