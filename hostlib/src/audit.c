@@ -175,6 +175,7 @@ struct worker {
          * looked it up) in the signed set. */
         uint8_t as_signed;
     } *read; /* 48 bytes a record: the audit's largest table */
+    uint64_t *cards; /* each row's card, as card_key() (pass 3 splits) */
     size_t n_read, cap_read;
 
     /* Pass 3: the cards from lo (inclusive) to hi (exclusive), as
@@ -424,6 +425,12 @@ static uint64_t mix(uint64_t h, uint64_t w)
 static uint64_t bytes8(const uint8_t b[8])
 {
     return (uint64_t)ocp_get_be32(b) << 32 | ocp_get_be32(b + 4);
+}
+
+/* A card id as a number that orders as its bytes do. */
+static uint64_t card_key(const uint8_t id[8])
+{
+    return bytes8(id);
 }
 
 static uint64_t record_hash(const struct audit *a, uint32_t terminal,
@@ -740,17 +747,34 @@ static void count_done(struct worker *w, int last)
  * is still found, as a counter used twice).  Reading it cost a sixth of
  * the server's time.
  */
+/* Room for one more row (and its card). */
+static int room_for_row(struct worker *w)
+{
+    size_t cap = w->cap_read ? w->cap_read * 2 : 1024;
+    struct row *rows;
+    uint64_t *cards;
+    if (w->n_read < w->cap_read)
+        return 1;
+    rows = realloc(w->read, cap * sizeof *rows);
+    if (rows != NULL)
+        w->read = rows;
+    cards = rows != NULL ? realloc(w->cards, cap * sizeof *cards) : NULL;
+    if (cards == NULL) {
+        w->failed = OCP_E_NOMEM;
+        return 0;
+    }
+    w->cards = cards;
+    w->cap_read = cap;
+    return 1;
+}
+
 static int use_row(void *ctx, const db_value *c, size_t n)
 {
     struct worker *w = ctx;
-    struct row *row, *p;
-    p = grow(w->read, &w->cap_read, w->n_read + 1, sizeof *w->read);
-    if (p == NULL) {
-        w->failed = OCP_E_NOMEM;
+    struct row *row;
+    if (!room_for_row(w))
         return 1;
-    }
-    w->read = p;
-    row = &w->read[w->n_read++];
+    row = &w->read[w->n_read];
     memset(row, 0, sizeof *row);
     /* The bytes are kept even when they are not a record, so the finding
      * is filed under the card they name; decoded in pass 3. */
@@ -765,6 +789,7 @@ static int use_row(void *ctx, const db_value *c, size_t n)
     } else if (n >= 1 && c[0].type == DB_INT) {
         row->terminal = (uint32_t)c[0].i;
     }
+    w->cards[w->n_read++] = card_key(row->rec + HL_REC_CARD);
     w->sum.records++;
     w->unflushed++;
     count_done(w, 0);
@@ -793,11 +818,6 @@ static void mark_unsigned(struct worker *w)
     }
 }
 
-/* A card id as a number that orders as its bytes do. */
-static uint64_t card_key(const uint8_t id[8])
-{
-    return bytes8(id);
-}
 
 static int in_range(const struct worker *w, uint64_t card)
 {
@@ -923,12 +943,14 @@ static void read_uses(struct worker *w, size_t k)
     char sql[160];
     ocp_status st;
     /* An even share of the records the batches hold, and a little more.
-     * More rows still fit (grow), only slower. */
+     * More rows still fit (room_for_row), only slower.  Written before
+     * read: no zero pages to copy (big_table.h). */
     if (w->read == NULL) {
         size_t share = (size_t)(w->a->total / w->a->n_workers);
         share += share / 8 + 1024;
-        w->read = hl_big_table(share * sizeof *w->read);
-        if (w->read == NULL) {
+        w->read = malloc(share * sizeof *w->read);
+        w->cards = malloc(share * sizeof *w->cards);
+        if (w->read == NULL || w->cards == NULL) {
             w->failed = OCP_E_NOMEM;
             return;
         }
@@ -1039,7 +1061,7 @@ static void *pass3(void *arg)
     /* Counted first: each thread holds its own cards' items only. */
     for (k = 0; k < a->n_workers; k++)
         for (i = 0; i < a->workers[k].n_read; i++)
-            if (in_range(w, card_key(a->workers[k].read[i].rec + HL_REC_CARD)))
+            if (in_range(w, a->workers[k].cards[i]))
                 n++;
     if (n == 0)
         return NULL;
@@ -1052,7 +1074,7 @@ static void *pass3(void *arg)
     for (k = 0; k < a->n_workers; k++) {
         const struct worker *from = &a->workers[k];
         for (i = 0; i < from->n_read; i++) {
-            uint64_t card = card_key(from->read[i].rec + HL_REC_CARD);
+            uint64_t card = from->cards[i];
             if (in_range(w, card)) {
                 w->items[n].card = card;
                 w->items[n].row = &from->read[i];
@@ -1415,6 +1437,7 @@ static void free_workers(struct audit *a)
         free(w->held);
         free(w->batch_hashes);
         free(w->read);
+        free(w->cards);
         free(w->items);
         free(w->group);
         free(w->counters);
