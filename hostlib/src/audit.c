@@ -70,6 +70,7 @@ static int64_t card_minutes_to_epoch(uint32_t minutes)
 /* ---- what is read into memory first ------------------------------------ */
 
 struct card_info {
+    uint64_t key; /* card_key(id): sorted and searched by it */
     uint8_t id[8];
     uint8_t suite, version;
     int64_t replaced_at;  /* 0: not replaced */
@@ -77,7 +78,7 @@ struct card_info {
 };
 
 struct window {
-    uint8_t id[8];
+    uint64_t card; /* card_key() */
     uint16_t service, from, to;
 };
 
@@ -177,6 +178,7 @@ struct worker {
     } *read; /* 48 bytes a record: the audit's largest table */
     uint64_t *cards; /* each row's card, as card_key() (pass 3 splits) */
     size_t n_read, cap_read;
+    size_t present; /* rows whose pages are populated (room_for_row) */
 
     /* Pass 3: the cards from lo (inclusive) to hi (exclusive), as
      * card_key() numbers, their records sorted by card; one card's rows
@@ -258,6 +260,17 @@ static void report(struct worker *w, ocp_finding_kind kind,
     w->n_held++;
 }
 
+static uint64_t bytes8(const uint8_t b[8])
+{
+    return (uint64_t)ocp_get_be32(b) << 32 | ocp_get_be32(b + 4);
+}
+
+/* A card id as a number that orders as its bytes do. */
+static uint64_t card_key(const uint8_t id[8])
+{
+    return bytes8(id);
+}
+
 static int card_row(void *ctx, const db_value *c, size_t n)
 {
     struct audit *a = ctx;
@@ -274,6 +287,7 @@ static int card_row(void *ctx, const db_value *c, size_t n)
     ci = &a->cards[a->n_cards];
     if (c[0].type != DB_TEXT || reg_unhex(c[0].s, ci->id) != 0)
         return 0; /* not a card id: never matches a record */
+    ci->key = card_key(ci->id);
     ci->suite = (uint8_t)c[1].i;
     ci->version = (uint8_t)c[2].i;
     ci->replaced_at = c[3].type == DB_INT ? c[3].i : 0;
@@ -286,6 +300,7 @@ static int window_row(void *ctx, const db_value *c, size_t n)
 {
     struct audit *a = ctx;
     struct window *p;
+    uint8_t id[8];
     if (n < 4)
         return 1;
     p = grow(a->windows, &a->cap_windows, a->n_windows + 1,
@@ -295,9 +310,9 @@ static int window_row(void *ctx, const db_value *c, size_t n)
         return 1;
     }
     a->windows = p;
-    if (c[0].type != DB_TEXT ||
-        reg_unhex(c[0].s, a->windows[a->n_windows].id) != 0)
+    if (c[0].type != DB_TEXT || reg_unhex(c[0].s, id) != 0)
         return 0;
+    a->windows[a->n_windows].card = card_key(id);
     a->windows[a->n_windows].service = (uint16_t)c[1].i;
     a->windows[a->n_windows].from = (uint16_t)c[2].i;
     a->windows[a->n_windows].to = (uint16_t)c[3].i;
@@ -330,30 +345,35 @@ static int terminal_row(void *ctx, const db_value *c, size_t n)
     return 0;
 }
 
-static int cmp_card(const void *key, const void *elem)
-{
-    return memcmp(key, ((const struct card_info *)elem)->id, 8);
-}
-
 static int by_card_id(const void *x, const void *y)
 {
-    return memcmp(((const struct card_info *)x)->id,
-                  ((const struct card_info *)y)->id, 8);
+    uint64_t p = ((const struct card_info *)x)->key;
+    uint64_t q = ((const struct card_info *)y)->key;
+    return (p > q) - (p < q);
 }
 
 /* By card, then service: card_windows and find_window rely on it. */
 static int by_window(const void *x, const void *y)
 {
     const struct window *p = x, *q = y;
-    int c = memcmp(p->id, q->id, 8);
-    return c != 0 ? c : (p->service > q->service) - (p->service < q->service);
+    if (p->card != q->card)
+        return p->card > q->card ? 1 : -1;
+    return (p->service > q->service) - (p->service < q->service);
 }
 
-static struct card_info *find_card(struct audit *a, const uint8_t id[8])
+static struct card_info *find_card(struct audit *a, uint64_t card)
 {
-    if (a->n_cards == 0)
-        return NULL; /* bsearch may not be given a null array */
-    return bsearch(id, a->cards, a->n_cards, sizeof *a->cards, cmp_card);
+    size_t lo = 0, hi = a->n_cards;
+    while (lo < hi) { /* sorted by load_cards */
+        size_t mid = lo + (hi - lo) / 2;
+        if (a->cards[mid].key == card)
+            return &a->cards[mid];
+        if (a->cards[mid].key < card)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
 }
 
 static struct terminal_info *find_terminal(struct audit *a, uint32_t id)
@@ -373,19 +393,18 @@ static struct terminal_info *find_terminal(struct audit *a, uint32_t id)
 
 /* The card's windows: *n of them from the one returned (sorted in
  * (card, service) order by run(), so they are neighbours). */
-static const struct window *card_windows(struct audit *a, const uint8_t id[8],
+static const struct window *card_windows(struct audit *a, uint64_t card,
                                          size_t *n)
 {
     size_t lo = 0, hi = a->n_windows, end;
     while (lo < hi) { /* the first window not before the card */
         size_t mid = lo + (hi - lo) / 2;
-        if (memcmp(a->windows[mid].id, id, 8) < 0)
+        if (a->windows[mid].card < card)
             lo = mid + 1;
         else
             hi = mid;
     }
-    for (end = lo; end < a->n_windows && memcmp(a->windows[end].id, id, 8) == 0;
-         end++)
+    for (end = lo; end < a->n_windows && a->windows[end].card == card; end++)
         ;
     *n = end - lo;
     return a->windows + lo;
@@ -420,17 +439,6 @@ static uint64_t mix(uint64_t h, uint64_t w)
 {
     h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
     return h ^ h >> 32;
-}
-
-static uint64_t bytes8(const uint8_t b[8])
-{
-    return (uint64_t)ocp_get_be32(b) << 32 | ocp_get_be32(b + 4);
-}
-
-/* A card id as a number that orders as its bytes do. */
-static uint64_t card_key(const uint8_t id[8])
-{
-    return bytes8(id);
 }
 
 static uint64_t record_hash(const struct audit *a, uint32_t terminal,
@@ -625,7 +633,8 @@ static void check_card(struct worker *w, const struct use *rows, size_t n)
 {
     struct audit *a = w->a;
     const uint8_t *id = rows[0].rec.card_id;
-    struct card_info *ci = find_card(a, id);
+    uint64_t card = card_key(id);
+    struct card_info *ci = find_card(a, card);
     const struct window *windows;
     uint32_t *counters, pending = 0, distinct = 0, max = 0, first_gap;
     size_t i, n_acc = 0, n_windows, n_checked = 0;
@@ -644,7 +653,7 @@ static void check_card(struct worker *w, const struct use *rows, size_t n)
     w->counters = counters;
     if (certify_card(w, ci, rows, n) != OCP_OK)
         return;
-    windows = card_windows(a, id, &n_windows);
+    windows = card_windows(a, card, &n_windows);
     for (i = 0; i < n; i++) {
         const struct use *row = &rows[i];
         const ocp_use_record *u = &row->rec;
@@ -747,14 +756,28 @@ static void count_done(struct worker *w, int last)
  * is still found, as a counter used twice).  Reading it cost a sixth of
  * the server's time.
  */
+/* Rows whose pages are asked for at once, ahead of the writes. */
+#define ROWS_AHEAD 16384u
+
 /* Room for one more row (and its card). */
 static int room_for_row(struct worker *w)
 {
     size_t cap = w->cap_read ? w->cap_read * 2 : 1024;
     struct row *rows;
     uint64_t *cards;
-    if (w->n_read < w->cap_read)
+    if (w->n_read < w->present)
         return 1;
+    if (w->n_read < w->cap_read) {
+        size_t end = w->cap_read - w->n_read > ROWS_AHEAD
+                         ? w->n_read + ROWS_AHEAD
+                         : w->cap_read;
+        hl_populate(w->read + w->n_read,
+                    (end - w->n_read) * sizeof *w->read);
+        hl_populate(w->cards + w->n_read,
+                    (end - w->n_read) * sizeof *w->cards);
+        w->present = end;
+        return 1;
+    }
     rows = realloc(w->read, cap * sizeof *rows);
     if (rows != NULL)
         w->read = rows;
@@ -833,6 +856,7 @@ static int in_range(const struct worker *w, uint64_t card)
 static int sort_by_card(struct sort_item *v, size_t n)
 {
     struct sort_item *tmp = malloc(n * sizeof *tmp), *from = v, *to = tmp;
+    hl_populate(tmp, n * sizeof *tmp);
     uint32_t *count = malloc(65536 * sizeof *count);
     unsigned shift;
     size_t i;
@@ -954,6 +978,7 @@ static void read_uses(struct worker *w, size_t k)
             w->failed = OCP_E_NOMEM;
             return;
         }
+
         w->cap_read = share;
     }
     /* Streamed (db_stream): the bounds, numbers written by split_table,
@@ -1066,6 +1091,7 @@ static void *pass3(void *arg)
     if (n == 0)
         return NULL;
     w->items = malloc(n * sizeof *w->items);
+    hl_populate(w->items, n * sizeof *w->items);
     if (w->items == NULL) {
         w->failed = OCP_E_NOMEM;
         return NULL;
@@ -1325,7 +1351,7 @@ static void split_cards(struct audit *a)
         return;
     }
     for (k = 1; k < a->n_workers; k++) {
-        uint64_t card = card_key(a->cards[k * a->n_cards / a->n_workers].id);
+        uint64_t card = a->cards[k * a->n_cards / a->n_workers].key;
         a->workers[k].lo = card;
         a->workers[k].has_lo = 1;
         a->workers[k - 1].hi = card;
