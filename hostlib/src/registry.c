@@ -213,6 +213,29 @@ static ocp_status migrate_steps(ocp_registry *r)
     return OCP_OK;
 }
 
+/*
+ * PostgreSQL: the batches' bodies compressed with lz4 where the server
+ * has it.  The audit reads every body; pglz's decompression was a tenth
+ * of the server's time in it, lz4's is a fifth of that, for 9 % more
+ * space (docs/BACKOFFICE.md section 10).  Older registries may run the
+ * same ALTER: it applies to batches stored after it.
+ */
+static ocp_status compress_bodies_lz4(ocp_registry *r)
+{
+    int lz4 = 0;
+    ocp_status st;
+    if (!reg_is_postgresql(r))
+        return OCP_OK;
+    st = db_query(r->db,
+                  "SELECT 1 FROM pg_settings WHERE name = "
+                  "'default_toast_compression' AND 'lz4' = ANY(enumvals)",
+                  NULL, 0, table_exists, &lz4, NULL);
+    if (st != OCP_OK || !lz4)
+        return st;
+    return db_exec(r->db,
+                   "ALTER TABLE batches ALTER COLUMN body SET COMPRESSION lz4");
+}
+
 static ocp_status migrate(ocp_registry *r)
 {
     char version[32] = "";
@@ -224,6 +247,8 @@ static ocp_status migrate(ocp_registry *r)
     if (st != OCP_OK) {
         /* No meta table: an empty database. */
         st = db_exec(r->db, schema_v1);
+        if (st == OCP_OK)
+            st = compress_bodies_lz4(r);
         if (st != OCP_OK) {
             reg_set_error(r, "creating the registry schema");
             return st;

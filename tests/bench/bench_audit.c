@@ -19,9 +19,10 @@
  *   audit  ocp_audit over the registry: the database read, the batch
  *          signatures and the signed set, each card's key derived through
  *          the key store, every certificate, and the findings logic.
- * Raw is run before and after the audit and the faster run counts, so that
- * a burst of other work on the machine cannot flatter the ratio.  The
- * audit must find nothing and every record genuine, or the bench fails.
+ * Raw and the audit take turns: raw, audit, raw, audit, raw, audit, raw.
+ * The best of each counts, so that a burst of other work on this shared
+ * machine flatters neither side.  Every audit must find nothing and every
+ * record genuine, or the bench fails.
  *
  * -k FILE keeps the SQLite registry in FILE and reuses it when it is
  * there (for profiling the audit alone).  Prints `name value unit` lines.
@@ -47,6 +48,7 @@
 #define FIRST_TERMINAL 0x0B000001u
 #define FIRST_MINUTE 14154360u /* 2026-11-29 00:00, minutes since 2000 */
 #define RECORDS_PER_MINUTE 100u
+#define ROUNDS 3 /* audits, each between two raw runs */
 
 struct bench {
     size_t cards, per, n, terminals;
@@ -334,8 +336,8 @@ static int bench(struct bench *b, const char *uri, const char *label,
     char err[512];
     ocp_registry *r = NULL;
     ocp_audit_summary sum;
-    double t0, gen, upload_rate = 0, raw[2][2], best[2], audit;
-    int k;
+    double t0, gen, upload_rate = 0, best[2] = {0, 0}, audit = 0;
+    int k, round;
 
     if (ocp_registry_open(uri, &r, err, sizeof err) != OCP_OK) {
         fprintf(stderr, "bench_audit: %s: %s\n", label, err);
@@ -355,27 +357,39 @@ static int bench(struct bench *b, const char *uri, const char *label,
                upload_rate);
     }
 
-    raw[0][0] = raw_cmac(b, 1);
-    raw[1][0] = raw_cmac(b, 0);
-    findings_seen = 0;
-    t0 = now_s();
-    if (ocp_audit(r, b->ks, on_finding, NULL, NULL, &sum) != OCP_OK) {
-        fail_reg(r, "audit");
-        ocp_registry_close(r);
-        return 1;
-    }
-    audit = now_s() - t0;
-    raw[0][1] = raw_cmac(b, 1);
-    raw[1][1] = raw_cmac(b, 0);
-    ocp_registry_close(r);
-    for (k = 0; k < 2; k++) {
-        if (raw[k][0] < 0 || raw[k][1] < 0) {
-            fprintf(stderr,
-                    "bench_audit: raw CMAC disagrees with the records\n");
+    /* Raw CMAC and the audit take turns, ROUNDS times, raw last too;
+     * the best of each counts, so that a burst of other work on this
+     * shared machine flatters neither side. */
+    for (round = 0; round <= ROUNDS; round++) {
+        for (k = 0; k < 2; k++) {
+            double t = raw_cmac(b, k == 0);
+            if (t < 0) {
+                fprintf(stderr,
+                        "bench_audit: raw CMAC disagrees with the records\n");
+                ocp_registry_close(r);
+                return 1;
+            }
+            if (best[k] == 0 || t < best[k])
+                best[k] = t;
+        }
+        if (round == ROUNDS)
+            break;
+        findings_seen = 0;
+        t0 = now_s();
+        if (ocp_audit(r, b->ks, on_finding, NULL, NULL, &sum) != OCP_OK) {
+            fail_reg(r, "audit");
+            ocp_registry_close(r);
             return 1;
         }
-        best[k] = raw[k][0] < raw[k][1] ? raw[k][0] : raw[k][1];
+        t0 = now_s() - t0;
+        if (audit == 0 || t0 < audit)
+            audit = t0;
+        if (sum.records != b->n || sum.accepted != b->n ||
+            sum.genuine != b->n || sum.cards != b->cards ||
+            findings_seen != 0)
+            break; /* reported below */
     }
+    ocp_registry_close(r);
 
     /* The budget's floor, as bench_audit_cert measures it; then the
      * stricter one, the cipher set once. */
