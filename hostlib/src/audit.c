@@ -34,6 +34,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,7 @@ struct audit {
     uint64_t seed; /* record_hash's, random */
     uint64_t *signed_set;
     size_t set_mask;
+    int set_ready; /* atomic: the first thread made the set (or failed) */
     uint64_t total;
     uint64_t done; /* atomic */
     uint64_t next_progress;
@@ -1013,6 +1015,11 @@ static void *read_parts(void *arg)
     size_t k;
     if (w->r == NULL && !join(w))
         return NULL;
+    /* The first thread makes the signed set while the others connect. */
+    while (!__atomic_load_n(&a->set_ready, __ATOMIC_ACQUIRE))
+        sched_yield();
+    if (a->signed_set == NULL)
+        return NULL; /* the first thread failed: it says why */
     while ((k = take_part(w, &a->next_batches)) < a->n_parts)
         read_batches(w, k);
     while ((k = take_part(w, &a->next_uses)) < a->n_parts)
@@ -1055,7 +1062,11 @@ static ocp_status load_cards(struct audit *a)
 static void *load_then_read(void *arg)
 {
     struct worker *w = arg;
-    ocp_status st = load_cards(w->a);
+    struct audit *a = w->a;
+    ocp_status st;
+    a->signed_set = hl_big_table((a->set_mask + 1) * sizeof *a->signed_set);
+    __atomic_store_n(&a->set_ready, 1, __ATOMIC_RELEASE);
+    st = a->signed_set != NULL ? load_cards(a) : OCP_E_NOMEM;
     if (st != OCP_OK) {
         w->failed = st;
         __atomic_store_n(&w->a->stop, 1, __ATOMIC_RELAXED);
@@ -1412,10 +1423,7 @@ static ocp_status run(struct audit *a)
     a->workers[0].r = a->r;
     while (slots < a->total + a->total / 2 + 2) /* at most 2/3 full */
         slots *= 2;
-    a->signed_set = hl_big_table(slots * sizeof *a->signed_set);
-    if (a->signed_set == NULL)
-        return OCP_E_NOMEM;
-    a->set_mask = slots - 1;
+    a->set_mask = slots - 1; /* made by the first thread (load_then_read) */
     if (RAND_bytes((unsigned char *)&a->seed, sizeof a->seed) != 1)
         return OCP_E_CRYPTO;
     st = split_table(a);
