@@ -16,7 +16,10 @@ T1=0x0B000001
 T2=0x0B000002
 T3=0x0C000003
 CARD=4F43500000000B01
-ROUNDS=${OCP_E2E_KILL_ROUNDS:-10}
+# Kill rounds on each backend: 10; 100 with OCP_TEST_FULL=1 (scripts/test
+# --full); OCP_E2E_KILL_ROUNDS overrides both.
+if [[ ${OCP_TEST_FULL:-0} == 1 ]]; then ROUNDS=100; else ROUNDS=10; fi
+ROUNDS=${OCP_E2E_KILL_ROUNDS:-$ROUNDS}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 
 reg() { "$OCP" --db "$DB" --keys "$KEYS" "$@"; }
@@ -183,44 +186,54 @@ cmp -s "$E2E_TMP/cat.json" "$SRC/docs/catalogue.json" || fail "catalogue differs
 "$OCP" --keys "$KEYS" hotlist verify "$E2E_TMP/hot.bin" >/dev/null || fail "downloaded hotlist"
 
 # ---- syncs killed with SIGKILL at random moments -----------------------
-# Each round: two taps at one terminal, a sync killed at a random moment
-# within the time the last whole sync took (so the kills spread over the
-# run however fast the machine is), then a sync to the end.  Where the
-# kill fell is read off the registry and the journal: before the
-# registry's commit, between the commit and the journal's mark (the case
-# the design is about), or after.
-before=0 between=0 after=0 span_ms=30
-for ((round = 1; round <= ROUNDS; round++)); do
-    t=$T1
-    ((round % 2 == 0)) && t=$T2
-    tap $t
-    tap $t
-    had=$(uses)
-    "$OCP" --db "$DB" --terminal-id $t sync --journal "$E2E_TMP/j-$t.db" \
-        --terminal-key "$E2E_TMP/$t.pem" >/dev/null 2>&1 &
-    victim=$!
-    sleep "$(printf '0.%03d' $((RANDOM % span_ms)))"
-    kill -9 $victim 2>/dev/null || true
-    wait $victim 2>/dev/null || true
-    now=$(uses)
-    unmarked=$(sqlite3 "$E2E_TMP/j-$t.db" "SELECT COUNT(*) FROM attempts WHERE seq IS NOT NULL AND uploaded = 0")
-    if ((unmarked == 0)); then
-        after=$((after + 1))
-    elif ((now > had)); then
-        between=$((between + 1))
-    else
-        before=$((before + 1))
-    fi
-    t0=$(date +%s%N)
-    sync_t $t || fail "round $round: the sync after the kill failed"
-    span_ms=$((($(date +%s%N) - t0) / 1000000 + 1))
-    ((span_ms < 1000)) || span_ms=999
-    [[ $(json "$E2E_TMP/sync.json" 'j["conflicts"]') == 0 ]] || fail "round $round: conflicts"
-    expected=$(journaled "$E2E_TMP/j-$T1.db" "$E2E_TMP/j-$T2.db")
-    [[ $(uses) == "$expected" ]] ||
-        fail "round $round: the registry holds $(uses) records, the journals $expected"
-done
-echo "kills: $before before the registry's commit, $between between commit and journal mark, $after after the mark ($ROUNDS rounds)"
+# kill_rounds DB COUNT TERMINAL...: ROUNDS rounds, each two taps at one of
+# the terminals, a sync to DB killed at a random moment within the time
+# the last whole sync took (so the kills spread over the run however fast
+# the machine is), then a sync to the end.  After every round the
+# registry (COUNT prints its records) must hold each journal record
+# exactly once.  Where the kill fell is read off the registry and the
+# journal: before the registry's commit, between the commit and the
+# journal's mark (the case the design is about), or after.
+kill_rounds() {
+    local db=$1 count=$2 round t had now unmarked t0 expected
+    local before=0 between=0 after=0 span_ms=30
+    shift 2
+    local terms=("$@") journals=()
+    for t in "${terms[@]}"; do journals+=("$E2E_TMP/j-$t.db"); done
+    for ((round = 1; round <= ROUNDS; round++)); do
+        t=${terms[$((round % ${#terms[@]}))]}
+        tap "$t"
+        tap "$t"
+        had=$($count)
+        "$OCP" --db "$db" --terminal-id "$t" sync --journal "$E2E_TMP/j-$t.db" \
+            --terminal-key "$E2E_TMP/$t.pem" >/dev/null 2>&1 &
+        victim=$!
+        sleep "$(printf '0.%03d' $((RANDOM % span_ms)))"
+        kill -9 $victim 2>/dev/null || true
+        wait $victim 2>/dev/null || true
+        now=$($count)
+        unmarked=$(sqlite3 "$E2E_TMP/j-$t.db" "SELECT COUNT(*) FROM attempts WHERE seq IS NOT NULL AND uploaded = 0")
+        if ((unmarked == 0)); then
+            after=$((after + 1))
+        elif ((now > had)); then
+            between=$((between + 1))
+        else
+            before=$((before + 1))
+        fi
+        t0=$(date +%s%N)
+        "$OCP" --db "$db" --keys "$KEYS" --terminal-id "$t" --json sync \
+            --journal "$E2E_TMP/j-$t.db" --terminal-key "$E2E_TMP/$t.pem" \
+            >"$E2E_TMP/sync.json" || fail "round $round: the sync after the kill failed"
+        span_ms=$((($(date +%s%N) - t0) / 1000000 + 1))
+        ((span_ms < 1000)) || span_ms=999
+        [[ $(json "$E2E_TMP/sync.json" 'j["conflicts"]') == 0 ]] || fail "round $round: conflicts"
+        expected=$(journaled "${journals[@]}")
+        [[ $($count) == "$expected" ]] ||
+            fail "round $round: the registry holds $($count) records, the journals $expected"
+    done
+    echo "kills: $before before the registry's commit, $between between commit and journal mark, $after after the mark ($ROUNDS rounds, $count)"
+}
+kill_rounds "$DB" uses $T1 $T2
 reg --json audit >"$E2E_TMP/audit.json" || fail "audit after the kills: $(cat "$E2E_TMP/audit.json")"
 expected=$(journaled "$E2E_TMP/j-$T1.db" "$E2E_TMP/j-$T2.db")
 [[ $(json "$E2E_TMP/audit.json" 'j["summary"]["records"], j["summary"]["genuine"], len(j["findings"])') == "($expected, $expected, 0)" ]] ||
@@ -363,7 +376,6 @@ e2e_card_start "$E2E_TMP/card2.img" 35963 --card-id 4F43500000000B02
     --cert 11010119950101123421 --district 110105 --pin 2468 \
     --entitlement 0x0101:transit:pass >/dev/null || fail "issue onto PostgreSQL"
 for i in 1 2 3; do tap 0x0B000011; done
-card_stop 35963
 # The terminal syncs with a login of its own (docs/BACKOFFICE.md 9b): it
 # may sync, and nothing else.
 expect 2 pg registry terminal login 0x0B000011 # no --password-out
@@ -383,14 +395,23 @@ pg --json audit >"$E2E_TMP/audit.json" || fail "audit on PostgreSQL: $(cat "$E2E
 [[ $(json "$E2E_TMP/audit.json" 'j["summary"]["records"], j["summary"]["genuine"], len(j["findings"])') == "(3, 3, 0)" ]] ||
     fail "pg audit: $(cat "$E2E_TMP/audit.json")"
 [[ $(psql -tAq "$PG" -c "SELECT COUNT(*) FROM uses") == 3 ]] || fail "rows on the server"
+# Syncs killed on PostgreSQL too, with the terminal's own login.
+pg_uses() { psql -tAq "$PG" -c "SELECT COUNT(*) FROM uses"; }
+cp "$E2E_TMP/pg.pem" "$E2E_TMP/0x0B000011.pem"
+kill_rounds "$TPG" pg_uses 0x0B000011
+card_stop 35963
+pg --json audit >"$E2E_TMP/audit.json" || fail "audit after the kills on PostgreSQL"
+PGN=$(pg_uses)
+[[ $(json "$E2E_TMP/audit.json" 'j["summary"]["records"], j["summary"]["genuine"], len(j["findings"])') == "($PGN, $PGN, 0)" ]] ||
+    fail "pg audit after the kills: $(cat "$E2E_TMP/audit.json")"
 # pg_dump's backup and pg_restore over a registry that lost its records.
 pg registry backup "$E2E_TMP/pg.bak" >/dev/null || fail "backup on PostgreSQL"
 psql -q "$PG" -c "DELETE FROM uses" || fail "delete"
 pg registry restore "$E2E_TMP/pg.bak" --yes >/dev/null || fail "restore on PostgreSQL"
 pg --json audit >"$E2E_TMP/audit.json" || fail "audit after restore on PostgreSQL"
-[[ $(json "$E2E_TMP/audit.json" 'j["summary"]["records"], len(j["findings"])') == "(3, 0)" ]] ||
+[[ $(json "$E2E_TMP/audit.json" 'j["summary"]["records"], len(j["findings"])') == "($PGN, 0)" ]] ||
     fail "pg restored: $(cat "$E2E_TMP/audit.json")"
 pg --json report --from 2026-01-01 --to 2036-12-31 >"$E2E_TMP/report.json" || fail "pg report"
-[[ $(json "$E2E_TMP/report.json" '[(l["operator"], l["uses"]) for l in j["lines"]]') == "[('bus-line-9', 3)]" ]] ||
+[[ $(json "$E2E_TMP/report.json" '[(l["operator"], l["uses"]) for l in j["lines"]]') == "[('bus-line-9', $PGN)]" ]] ||
     fail "pg report: $(cat "$E2E_TMP/report.json")"
 echo PASS
