@@ -41,12 +41,14 @@ echo "bridge on $BASE, card $CARD_ID present"
 
 echo "== every request: Host, Origin, token"
 code() { curl -s -o "$E2E_TMP/body" -w '%{http_code}' "$@"; }
+# The token with its last digit changed (never to the digit it was).
+if [[ ${TOKEN: -1} == 0 ]]; then WRONG_TOKEN=${TOKEN%?}1; else WRONG_TOKEN=${TOKEN%?}0; fi
 [[ $(code "$BASE/api/card") == 403 ]] && body_is 'j["error"]=="token"' ||
     fail "no token accepted"
-[[ $(code -H "X-OCP-Token: ${TOKEN%?}0" "$BASE/api/card") == 403 ]] || fail "a wrong token accepted"
+[[ $(code -H "X-OCP-Token: $WRONG_TOKEN" "$BASE/api/card") == 403 ]] || fail "a wrong token accepted"
 [[ $(code -H "X-OCP-Token: ${TOKEN}0" "$BASE/api/card") == 403 ]] || fail "a longer token accepted"
 [[ $(code "$BASE/api/card?token=$TOKEN") == 403 ]] || fail "the token in the query of a non-stream call"
-[[ $(code "$BASE/api/events?token=${TOKEN%?}0") == 403 ]] || fail "the stream with a wrong token"
+[[ $(code "$BASE/api/events?token=$WRONG_TOKEN") == 403 ]] || fail "the stream with a wrong token"
 [[ $(code -H "X-OCP-Token: $TOKEN" -H "Origin: http://evil.example" "$BASE/api/card") == 403 ]] &&
     body_is 'j["error"]=="origin"' || fail "a foreign Origin accepted"
 [[ $(code -H "X-OCP-Token: $TOKEN" -H "Origin: null" "$BASE/api/card") == 403 ]] || fail "Origin null accepted"
