@@ -602,19 +602,18 @@ static ocp_status certify_card(struct worker *w, const struct card_info *ci,
 {
     size_t i, k = 0;
     ocp_status st;
-    void *m = grow(w->msgs, &w->cap_msgs, n, sizeof *w->msgs);
-    if (m != NULL)
-        w->msgs = m;
-    m = m == NULL ? NULL : grow(w->certs, &w->cap_certs, n, sizeof *w->certs);
-    if (m != NULL)
-        w->certs = m;
-    m = m == NULL ? NULL
-                  : grow(w->genuine, &w->cap_genuine, n, sizeof *w->genuine);
-    if (m == NULL) {
+    void *p;
+    /* grow() raises a capacity only when it succeeds. */
+    if ((p = grow(w->msgs, &w->cap_msgs, n, sizeof *w->msgs)) != NULL)
+        w->msgs = p;
+    if ((p = grow(w->certs, &w->cap_certs, n, sizeof *w->certs)) != NULL)
+        w->certs = p;
+    if ((p = grow(w->genuine, &w->cap_genuine, n, sizeof *w->genuine)) != NULL)
+        w->genuine = p;
+    if (w->cap_msgs < n || w->cap_certs < n || w->cap_genuine < n) {
         w->failed = OCP_E_NOMEM;
         return w->failed;
     }
-    w->genuine = m;
     for (i = 0; i < n; i++) {
         const ocp_use_record *u = &rows[i].rec;
         if (!rows[i].as_signed || u->outcome != OCP_USE_ACCEPTED)
@@ -993,13 +992,19 @@ static void read_uses(struct worker *w, size_t k)
         w->failed = st;
 }
 
+/* Once a thread has failed, the others take no more parts. */
+static void stop_if_failed(struct worker *w)
+{
+    if (w->failed != OCP_OK)
+        __atomic_store_n(&w->a->stop, 1, __ATOMIC_RELAXED);
+}
+
 /* The next part of a pass for this thread to read, or n_parts when
  * none is left (or a thread failed). */
 static size_t take_part(struct worker *w, size_t *next)
 {
     struct audit *a = w->a;
-    if (w->failed != OCP_OK)
-        __atomic_store_n(&a->stop, 1, __ATOMIC_RELAXED);
+    stop_if_failed(w);
     if (__atomic_load_n(&a->stop, __ATOMIC_RELAXED))
         return a->n_parts;
     return __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
@@ -1024,7 +1029,7 @@ static void *read_parts(void *arg)
         read_batches(w, k);
     while ((k = take_part(w, &a->next_uses)) < a->n_parts)
         read_uses(w, k);
-    (void)take_part(w, &a->next_uses); /* stops the others on a failure */
+    stop_if_failed(w); /* its last part too */
     count_done(w, 1);
     return NULL;
 }
@@ -1069,7 +1074,7 @@ static void *load_then_read(void *arg)
     st = a->signed_set != NULL ? load_cards(a) : OCP_E_NOMEM;
     if (st != OCP_OK) {
         w->failed = st;
-        __atomic_store_n(&w->a->stop, 1, __ATOMIC_RELAXED);
+        stop_if_failed(w);
         return NULL;
     }
     return read_parts(w);

@@ -67,14 +67,6 @@ static int record_from_bytes(const uint8_t *p, ocp_use_record *u)
     return u->outcome <= OCP_USE_PASSBACK;
 }
 
-/* One record from the reader: 0 when it is short or not a record. */
-static int get_record(ocp_reader *r, ocp_use_record *u)
-{
-    uint8_t b[OCP_BATCH_RECORD_LEN];
-    ocp_get_bytes(r, b, sizeof b);
-    return r->ok && record_from_bytes(b, u);
-}
-
 void hl_record_encode(const ocp_use_record *u,
                       uint8_t out[OCP_BATCH_RECORD_LEN])
 {
@@ -120,7 +112,7 @@ int hl_batch_check(const uint8_t *in, size_t len, uint32_t *terminal_id,
     n = ocp_get_be32(in + 13);
     if (n > OCP_BATCH_MAX_RECORDS || len != ocp_batch_len(n))
         return 0;
-    /* The outcome is the one field get_record refuses values of. */
+    /* The outcome is the one field record_from_bytes refuses values of. */
     for (i = 0, rec = in + OCP_BATCH_HEADER_LEN; i < n;
          i++, rec += OCP_BATCH_RECORD_LEN)
         if (rec[HL_REC_OUTCOME] > OCP_USE_PASSBACK)
@@ -134,27 +126,19 @@ ocp_status ocp_batch_decode(const uint8_t *in, size_t len,
                             uint32_t *terminal_id, uint32_t *batch_no,
                             ocp_use_record *recs, size_t *n)
 {
-    ocp_reader r;
-    uint8_t magic[5];
-    uint32_t count, i;
+    size_t count, i;
     if (in == NULL || terminal_id == NULL || batch_no == NULL ||
         recs == NULL || n == NULL)
         return OCP_E_ARGS;
-    ocp_reader_init(&r, in, len);
-    ocp_get_bytes(&r, magic, sizeof magic);
-    *terminal_id = ocp_get_u32(&r);
-    *batch_no = ocp_get_u32(&r);
-    count = ocp_get_u32(&r);
     /* The count must match the length exactly before any record is read:
      * a hostile count never drives the loop. */
-    if (!r.ok || memcmp(magic, batch_magic, sizeof magic) != 0 ||
-        count > OCP_BATCH_MAX_RECORDS || len != ocp_batch_len(count))
+    if (!hl_batch_check(in, len, terminal_id, &count))
         return OCP_E_BAD_RESPONSE;
+    *batch_no = ocp_get_be32(in + 9);
     for (i = 0; i < count; i++)
-        if (!get_record(&r, &recs[i]))
-            return OCP_E_BAD_RESPONSE;
-    if (!ocp_reader_done(&r))
-        return OCP_E_BAD_RESPONSE;
+        (void)record_from_bytes(in + OCP_BATCH_HEADER_LEN +
+                                    i * OCP_BATCH_RECORD_LEN,
+                                &recs[i]); /* well formed: checked above */
     *n = count;
     return OCP_OK;
 }
